@@ -1,0 +1,29 @@
+// Package alerting holds Megapipe's Cloud Monitoring alert policies and
+// dashboard, defined once as data and used by both the cloud and the local
+// stack:
+//
+//   - policies.json is a JSON array of AlertPolicy resources and dashboard.json
+//     one Dashboard resource, in the shape of the Monitoring REST API
+//     (projects.alertPolicies, projects.dashboards), so protojson parses them
+//     into monitoringpb.AlertPolicy and dashboardpb.Dashboard.
+//   - Terraform (terraform/alerting.tf) reads the same files with jsondecode
+//     and turns them into google_monitoring_alert_policy dynamic blocks and
+//     google_monitoring_dashboard's dashboard_json.
+//   - The local Monitoring emulator loads them with Policies and Dashboard.
+//
+// The policies carry no notification channels: channel names exist only once
+// a project has them, so Terraform attaches its Pub/Sub channel (drift-alerts)
+// and email channel, and the emulator attaches what it has.
+//
+// The metrics the policies and the dashboard read are the custom metrics of
+// the constants below, all GAUGE DOUBLE series on the "global" monitored
+// resource: the drift check writes the drift metrics once per check, the
+// inference service the serving metrics (request_count and dropped_samples as
+// the count since its previous point, latency in milliseconds).
+//
+// Thresholds (feature drift, per method label): psi 0.2 (the usual rule),
+// jensen_shannon 0.1 and wasserstein 0.1 (normalized by the reference
+// standard deviation; Evidently's defaults), linf 0.3 (Vertex AI Model
+// Monitoring's default). Dataset drift: dataset_share above 0.5 (Evidently's
+// DataDriftPreset default).
+package alerting
