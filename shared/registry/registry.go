@@ -1,0 +1,378 @@
+// Package registry is the model registry in Firestore: models, their
+// versions, metrics, the sha256 of each artifact, gate verdicts, and the
+// serving pointer.
+//
+// Layout: models/{name} holds the model and its serving pointer;
+// models/{name}/versions/{version} holds one version. A model is named after
+// its dataset. Versions are v1, v2, ... allocated in a transaction and keyed by
+// the run that produced them, so a replayed event registers no second version.
+// The serving pointer moves in a transaction, and only to a version whose gate
+// passed. Serving instances watch models/{name} and swap when it moves.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/api/iterator"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/megapipe/mega/shared/config"
+)
+
+// Errors.
+var (
+	ErrNotFound    = errors.New("registry: not found")
+	ErrGateFailed  = errors.New("registry: version did not pass the gate")
+	ErrNoArtifact  = errors.New("registry: version has no servable artifact")
+	ErrNotServable = errors.New("registry: nothing is serving")
+)
+
+// Artifact is one stored file of a version.
+type Artifact struct {
+	URI    string `firestore:"uri" json:"uri"`
+	SHA256 string `firestore:"sha256" json:"sha256"`
+	Size   int64  `firestore:"size" json:"size"`
+}
+
+// Gate is the quantization gate's verdict.
+type Gate struct {
+	Passed bool    `firestore:"passed" json:"passed"`
+	Reason string  `firestore:"reason" json:"reason"`
+	Metric string  `firestore:"metric" json:"metric"`
+	Drop   float64 `firestore:"drop" json:"drop"`
+	Bound  float64 `firestore:"bound" json:"bound"`
+}
+
+// Version is one version of a model.
+type Version struct {
+	Model     string              `firestore:"model" json:"model"`
+	Version   string              `firestore:"version" json:"version"`
+	Number    int64               `firestore:"number" json:"number"`
+	RunID     string              `firestore:"run_id" json:"run_id"`
+	Dataset   string              `firestore:"dataset" json:"dataset"`
+	Task      string              `firestore:"task" json:"task"` // binary, multiclass, regression
+	Created   time.Time           `firestore:"created" json:"created"`
+	Artifacts map[string]Artifact `firestore:"artifacts" json:"artifacts"` // teacher, student, int8, benchmark, ...
+	Metrics   map[string]float64  `firestore:"metrics" json:"metrics"`     // e.g. "teacher.accuracy"
+	Gate      *Gate               `firestore:"gate,omitempty" json:"gate,omitempty"`
+	Status    string              `firestore:"status" json:"status"` // candidate, serving, rejected, retired
+}
+
+// Serving is the serving pointer of a model.
+type Serving struct {
+	Version string    `firestore:"version" json:"version"`
+	URI     string    `firestore:"uri" json:"uri"`
+	SHA256  string    `firestore:"sha256" json:"sha256"`
+	Moved   time.Time `firestore:"moved" json:"moved"`
+	RunID   string    `firestore:"run_id" json:"run_id"`
+}
+
+// Model is a model's document.
+type Model struct {
+	Name    string    `firestore:"name" json:"name"`
+	Next    int64     `firestore:"next" json:"next"` // number of the next version
+	Serving *Serving  `firestore:"serving,omitempty" json:"serving,omitempty"`
+	Updated time.Time `firestore:"updated" json:"updated"`
+}
+
+// ServedArtifact is the artifact name the serving pointer points at.
+const ServedArtifact = "int8"
+
+// Registry reads and writes the registry.
+type Registry struct {
+	c   *firestore.Client
+	now func() time.Time
+}
+
+// New returns a Registry over a Firestore client.
+func New(c *firestore.Client) *Registry { return &Registry{c: c, now: time.Now} }
+
+func (r *Registry) model(name string) *firestore.DocumentRef {
+	return r.c.Collection(config.CollModels).Doc(name)
+}
+
+func (r *Registry) version(name, v string) *firestore.DocumentRef {
+	return r.model(name).Collection("versions").Doc(v)
+}
+
+// runIndex maps a run to its version, so registration is idempotent.
+func (r *Registry) runIndex(name, runID string) *firestore.DocumentRef {
+	return r.model(name).Collection("runs").Doc(runID)
+}
+
+// Register records a new version made by runID, or returns the version that
+// run already registered (a replay registers nothing new). Fields of v other
+// than Model, Version, Number, Created are kept as given.
+func (r *Registry) Register(ctx context.Context, v Version) (Version, error) {
+	if v.Model == "" || v.RunID == "" {
+		return Version{}, errors.New("registry: register: model and run id are required")
+	}
+	var out Version
+	err := r.c.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		idx, err := tx.Get(r.runIndex(v.Model, v.RunID))
+		if err == nil {
+			ver, _ := idx.DataAt("version")
+			s, _ := ver.(string)
+			snap, err := tx.Get(r.version(v.Model, s))
+			if err != nil {
+				return err
+			}
+			return snap.DataTo(&out)
+		}
+		if status.Code(err) != codes.NotFound {
+			return err
+		}
+		var m Model
+		snap, err := tx.Get(r.model(v.Model))
+		switch {
+		case status.Code(err) == codes.NotFound:
+			m = Model{Name: v.Model, Next: 1}
+		case err != nil:
+			return err
+		default:
+			if err := snap.DataTo(&m); err != nil {
+				return err
+			}
+		}
+		if m.Next < 1 {
+			m.Next = 1
+		}
+		now := r.now()
+		out = v
+		out.Number = m.Next
+		out.Version = "v" + strconv.FormatInt(m.Next, 10)
+		out.Created = now
+		if out.Status == "" {
+			out.Status = "candidate"
+		}
+		m.Next++
+		m.Updated = now
+		if err := tx.Set(r.model(v.Model), m); err != nil {
+			return err
+		}
+		if err := tx.Set(r.runIndex(v.Model, v.RunID), map[string]any{"version": out.Version}); err != nil {
+			return err
+		}
+		return tx.Set(r.version(v.Model, out.Version), out)
+	})
+	if err != nil {
+		return Version{}, fmt.Errorf("registry: register %s for run %s: %w", v.Model, v.RunID, err)
+	}
+	return out, nil
+}
+
+// Update merges fields into a version (artifacts, metrics, gate, status).
+func (r *Registry) Update(ctx context.Context, name, version string, fields map[string]any) error {
+	if _, err := r.version(name, version).Set(ctx, fields, firestore.MergeAll); err != nil {
+		return fmt.Errorf("registry: update %s/%s: %w", name, version, err)
+	}
+	return nil
+}
+
+// Get returns one version.
+func (r *Registry) Get(ctx context.Context, name, version string) (Version, error) {
+	snap, err := r.version(name, version).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return Version{}, fmt.Errorf("%w: %s/%s", ErrNotFound, name, version)
+	}
+	if err != nil {
+		return Version{}, fmt.Errorf("registry: get %s/%s: %w", name, version, err)
+	}
+	var v Version
+	if err := snap.DataTo(&v); err != nil {
+		return Version{}, fmt.Errorf("registry: decode %s/%s: %w", name, version, err)
+	}
+	return v, nil
+}
+
+// Model returns a model's document.
+func (r *Registry) Model(ctx context.Context, name string) (Model, error) {
+	snap, err := r.model(name).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return Model{}, fmt.Errorf("%w: model %s", ErrNotFound, name)
+	}
+	if err != nil {
+		return Model{}, fmt.Errorf("registry: get model %s: %w", name, err)
+	}
+	var m Model
+	if err := snap.DataTo(&m); err != nil {
+		return Model{}, fmt.Errorf("registry: decode model %s: %w", name, err)
+	}
+	return m, nil
+}
+
+// Models lists every model.
+func (r *Registry) Models(ctx context.Context) ([]Model, error) {
+	it := r.c.Collection(config.CollModels).Documents(ctx)
+	defer it.Stop()
+	var out []Model
+	for {
+		snap, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("registry: list models: %w", err)
+		}
+		var m Model
+		if err := snap.DataTo(&m); err != nil {
+			return nil, fmt.Errorf("registry: decode model %s: %w", snap.Ref.ID, err)
+		}
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Versions lists a model's versions, newest first.
+func (r *Registry) Versions(ctx context.Context, name string) ([]Version, error) {
+	snaps, err := r.model(name).Collection("versions").OrderBy("number", firestore.Desc).Documents(ctx).GetAll()
+	if err != nil {
+		return nil, fmt.Errorf("registry: list versions of %s: %w", name, err)
+	}
+	out := make([]Version, 0, len(snaps))
+	for _, s := range snaps {
+		var v Version
+		if err := s.DataTo(&v); err != nil {
+			return nil, fmt.Errorf("registry: decode %s: %w", s.Ref.Path, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// Promote moves the serving pointer to version, in a transaction, if its gate
+// passed and it has a servable artifact. The version previously serving is
+// marked retired. Promoting the version already serving changes nothing.
+func (r *Registry) Promote(ctx context.Context, name, version string) (Serving, error) {
+	var out Serving
+	err := r.c.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		msnap, err := tx.Get(r.model(name))
+		if err != nil {
+			return err
+		}
+		var m Model
+		if err := msnap.DataTo(&m); err != nil {
+			return err
+		}
+		vsnap, err := tx.Get(r.version(name, version))
+		if err != nil {
+			return err
+		}
+		var v Version
+		if err := vsnap.DataTo(&v); err != nil {
+			return err
+		}
+		if v.Gate == nil || !v.Gate.Passed {
+			return ErrGateFailed
+		}
+		a, ok := v.Artifacts[ServedArtifact]
+		if !ok || a.URI == "" || a.SHA256 == "" {
+			return ErrNoArtifact
+		}
+		if m.Serving != nil && m.Serving.Version == version {
+			out = *m.Serving
+			return nil
+		}
+		now := r.now()
+		out = Serving{Version: version, URI: a.URI, SHA256: a.SHA256, Moved: now, RunID: v.RunID}
+		if m.Serving != nil {
+			if err := tx.Update(r.version(name, m.Serving.Version), []firestore.Update{{Path: "status", Value: "retired"}}); err != nil {
+				return err
+			}
+		}
+		if err := tx.Update(r.version(name, version), []firestore.Update{{Path: "status", Value: "serving"}}); err != nil {
+			return err
+		}
+		return tx.Update(r.model(name), []firestore.Update{{Path: "serving", Value: out}, {Path: "updated", Value: now}})
+	})
+	if err != nil {
+		if status.Code(err) == codes.NotFound {
+			return Serving{}, fmt.Errorf("%w: %s/%s", ErrNotFound, name, version)
+		}
+		return Serving{}, fmt.Errorf("registry: promote %s/%s: %w", name, version, err)
+	}
+	return out, nil
+}
+
+// Serving returns a model's serving pointer.
+func (r *Registry) Serving(ctx context.Context, name string) (Serving, error) {
+	m, err := r.Model(ctx, name)
+	if err != nil {
+		return Serving{}, err
+	}
+	if m.Serving == nil {
+		return Serving{}, fmt.Errorf("%w: model %s has no deployed version", ErrNotServable, name)
+	}
+	return *m.Serving, nil
+}
+
+// Watch calls fn with each model's serving pointer now and whenever one
+// moves, until ctx ends. It listens to Firestore; if the listen stream fails
+// it falls back to polling every interval, so an instance always learns of a
+// move.
+func (r *Registry) Watch(ctx context.Context, interval time.Duration, fn func(name string, s Serving)) error {
+	last := map[string]string{}
+	emit := func(ms []Model) {
+		for _, m := range ms {
+			if m.Serving == nil {
+				continue
+			}
+			key := m.Serving.Version + "@" + m.Serving.SHA256
+			if last[m.Name] == key {
+				continue
+			}
+			last[m.Name] = key
+			fn(m.Name, *m.Serving)
+		}
+	}
+	it := r.c.Collection(config.CollModels).Snapshots(ctx)
+	defer it.Stop()
+	for {
+		qs, err := it.Next()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			break
+		}
+		var ms []Model
+		for _, snap := range qsDocs(qs) {
+			var m Model
+			if snap.DataTo(&m) == nil {
+				ms = append(ms, m)
+			}
+		}
+		emit(ms)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if ms, err := r.Models(ctx); err == nil {
+			emit(ms)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func qsDocs(qs *firestore.QuerySnapshot) []*firestore.DocumentSnapshot {
+	var out []*firestore.DocumentSnapshot
+	for {
+		d, err := qs.Documents.Next()
+		if err != nil {
+			return out
+		}
+		out = append(out, d)
+	}
+}
