@@ -24,3 +24,10 @@ func IDForObject(dataset, bucket, name string, generation int64) string {
 	}
 	return d + "-" + hex.EncodeToString(sum[:])[:10]
 }
+
+// ArtifactName is the deterministic object name of a step's output in the
+// artifacts bucket: runs/<run id>/<step>/<file>. The same input always
+// writes the same names, so redoing a step overwrites instead of duplicating.
+func ArtifactName(runID, step, file string) string {
+	return "runs/" + runID + "/" + step + "/" + file
+}
