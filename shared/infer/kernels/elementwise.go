@@ -155,8 +155,8 @@ type MulParams struct {
 // NewMulParams computes an int8 MUL's multiplier s1*s2/so.
 func NewMulParams(mode Mode, s1 float32, zp1 int32, s2 float32, zp2 int32, so float32, zpo, lo, hi int32) MulParams {
 	p := MulParams{ZP1: zp1, ZP2: zp2, ZPOut: zpo, Mode: mode, Min: lo, Max: hi}
-	p.M, p.S = QuantizeMultiplier(float64(s1 * s2 / so))
-	p.Scale = s1 * s2 / so
+	p.Scale = float32(float32(s1*s2) / so)
+	p.M, p.S = QuantizeMultiplier(float64(p.Scale))
 	return p
 }
 

@@ -168,7 +168,7 @@ func NewRequant(mode Mode, sIn float32, sW []float32, sOut float32, zp, lo, hi i
 			d = float64(sIn) * float64(w) / float64(sOut)
 		}
 		r.Mult[c], r.Shift[c] = QuantizeMultiplier(d)
-		r.Scale[c] = (sIn * w) / sOut
+		r.Scale[c] = float32(float32(sIn*w) / sOut)
 	}
 	return r
 }
