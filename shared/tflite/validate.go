@@ -3,6 +3,7 @@ package tflite
 import (
 	"fmt"
 	"math"
+	"reflect"
 )
 
 // maxElements bounds the element count of one tensor (2^40).
@@ -100,6 +101,9 @@ func (m *Model) validateSubgraph(si int) error {
 		}
 		if err := checkIdx(p+".intermediates", op.Intermediates, true); err != nil {
 			return err
+		}
+		if op.Options != nil && reflect.ValueOf(op.Options).IsNil() {
+			return formatErr(p+".builtin_options", ErrInvalid, "nil %T", op.Options)
 		}
 		if o, ok := op.Options.(*OtherOptions); ok && (o.Tag == 0 || o.Tag > maxOptionsType) {
 			return formatErr(p+".builtin_options", ErrInvalid, "builtin options type %d", o.Tag)
