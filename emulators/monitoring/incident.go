@@ -134,6 +134,8 @@ type event struct {
 //     an incident with no data for alert_strategy.auto_close (default 7
 //     days) is closed.
 func (s *Server) Evaluate(ctx context.Context) []Incident {
+	s.evalMu.Lock()
+	defer s.evalMu.Unlock()
 	now := s.now()
 	s.mu.Lock()
 	var events []event

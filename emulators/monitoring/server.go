@@ -26,7 +26,8 @@ type Options struct {
 	// history. Empty means memory only.
 	StateFile string
 	// EvalInterval is how often alert policies are evaluated, besides right
-	// after each CreateTimeSeries. Default 10 s.
+	// after each CreateTimeSeries. Default 10 s. Negative: never
+	// automatically (tests call Evaluate).
 	EvalInterval time.Duration
 	// Retention bounds the stored history: older points are dropped. Default 7 days.
 	Retention time.Duration
@@ -58,12 +59,13 @@ type Server struct {
 	dirty       bool
 	baseURL     string // the dashboard's URL, for incident links
 
-	kick chan struct{} // a write happened: evaluate soon
+	kick   chan struct{} // a write happened: evaluate soon
+	evalMu sync.Mutex    // one evaluation at a time, so notifications keep their order
 }
 
 // NewServer creates a server and loads its state file, if any.
 func NewServer(opts Options) (*Server, error) {
-	if opts.EvalInterval <= 0 {
+	if opts.EvalInterval == 0 {
 		opts.EvalInterval = 10 * time.Second
 	}
 	if opts.Retention <= 0 {
@@ -173,16 +175,22 @@ func (s *Server) Serve(ctx context.Context, grpcLis, httpLis net.Listener) error
 }
 
 func (s *Server) evaluateLoop(ctx context.Context) {
-	t := time.NewTicker(s.opts.EvalInterval)
-	defer t.Stop()
+	var tick <-chan time.Time
+	var kicked <-chan struct{}
+	if s.opts.EvalInterval > 0 {
+		t := time.NewTicker(s.opts.EvalInterval)
+		defer t.Stop()
+		tick = t.C
+		kicked = s.kick
+	}
 	save := time.NewTicker(30 * time.Second)
 	defer save.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-		case <-s.kick:
+		case <-tick:
+		case <-kicked:
 		case <-save.C:
 			if err := s.Save(); err != nil {
 				s.log.Error("monitoring emulator: save state", "err", err)

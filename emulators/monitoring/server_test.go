@@ -81,7 +81,7 @@ func startEnv(t *testing.T, opts Options) *testEnv {
 		opts.Logger = quietLogger()
 	}
 	if opts.EvalInterval == 0 {
-		opts.EvalInterval = time.Hour // tests call Evaluate themselves
+		opts.EvalInterval = -1 // tests call Evaluate themselves
 	}
 	srv, err := NewServer(opts)
 	if err != nil {
