@@ -257,11 +257,11 @@ type Tensor struct {
 // real = Scale[c] * (q - ZeroPoint[c]). Min and Max are calibration ranges
 // (the converter's tests store them on float models).
 type Quantization struct {
-	Min                []float32
-	Max                []float32
-	Scale              []float32
-	ZeroPoint          []int64
-	QuantizedDimension int
+	Min                []float32 `json:"min,omitempty"`
+	Max                []float32 `json:"max,omitempty"`
+	Scale              []float32 `json:"scale,omitempty"`
+	ZeroPoint          []int64   `json:"zero_point,omitempty"`
+	QuantizedDimension int       `json:"quantized_dimension"`
 }
 
 // Operator is one node of a subgraph.
@@ -285,14 +285,14 @@ type Metadata struct {
 
 // SignatureDef maps names to the tensors of one subgraph.
 type SignatureDef struct {
-	Key           string
-	SubgraphIndex int
-	Inputs        []TensorMap
-	Outputs       []TensorMap
+	Key           string      `json:"key"`
+	SubgraphIndex int         `json:"subgraph_index"`
+	Inputs        []TensorMap `json:"inputs"`
+	Outputs       []TensorMap `json:"outputs"`
 }
 
 // TensorMap is one named tensor of a signature.
 type TensorMap struct {
-	Name        string
-	TensorIndex int
+	Name        string `json:"name"`
+	TensorIndex int    `json:"tensor_index"`
 }
