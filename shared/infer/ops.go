@@ -154,6 +154,7 @@ type fcKernel struct {
 	lo, hi             float32
 	bias32             []int32
 	packed             *packedFC
+	st                 *fcState
 }
 
 func (k *fcKernel) prepare(ip *Interpreter, n *node) error {
@@ -223,6 +224,7 @@ func (k *fcKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	key := fmt.Sprintf("fc/%d/%d", ip.opts.Subgraph, n.index)
 	k.packed = ip.shared.packedWeights(key, func() any { return packFC(w.Int8s(), k.outN, k.inDim, k.wZP) }).(*packedFC)
+	k.st = &fcState{biasEff: k.packed.g.biasEff(k.bias32, k.inZP), acc: make([]int32, k.packed.g.nb*8)}
 	return nil
 }
 
@@ -236,7 +238,7 @@ func (k *fcKernel) eval(ip *Interpreter, n *node) {
 		kernels.FullyConnectedFloat(k.batch, k.inDim, k.outN, x.Float32s(), w.Float32s(), bias, k.lo, k.hi, y.Float32s())
 		return
 	}
-	fcInt8(k.packed, k.batch, x.Int8s(), k.inZP, k.bias32, k.rq, y.Int8s())
+	fcInt8(k.packed, k.st, k.batch, x.Int8s(), k.inZP, k.bias32, k.rq, y.Int8s())
 }
 
 // ---- CONV_2D and DEPTHWISE_CONV_2D
@@ -250,6 +252,7 @@ type convKernel struct {
 	lo, hi    float32
 	bias32    []int32
 	packed    *packedConv
+	st        *convState
 }
 
 func (k *convKernel) prepare(ip *Interpreter, n *node) error {
@@ -346,6 +349,7 @@ func (k *convKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	key := fmt.Sprintf("conv/%d/%d", ip.opts.Subgraph, n.index)
 	k.packed = ip.shared.packedWeights(key, func() any { return packConv(k.depthwise, w.Int8s(), s) }).(*packedConv)
+	k.st = newConvState(k.packed, s, k.bias32, k.inZP)
 	return nil
 }
 
@@ -364,9 +368,9 @@ func (k *convKernel) eval(ip *Interpreter, n *node) {
 		return
 	}
 	if k.depthwise {
-		depthwiseInt8(k.packed, k.s, x.Int8s(), k.inZP, k.bias32, k.rq, y.Int8s())
+		depthwiseInt8(k.packed, k.st, k.s, x.Int8s(), k.inZP, k.rq, y.Int8s())
 	} else {
-		convInt8(k.packed, k.s, x.Int8s(), k.inZP, k.bias32, k.rq, y.Int8s())
+		convInt8(k.packed, k.st, k.s, x.Int8s(), k.inZP, k.rq, y.Int8s())
 	}
 }
 

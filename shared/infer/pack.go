@@ -1,38 +1,297 @@
 package infer
 
 import (
+	"math"
+
 	"github.com/megapipe/mega/shared/infer/kernels"
 )
 
-// packedFC holds FULLY_CONNECTED weights laid out for the fast kernel.
+// The fast int8 kernels compute out[m,n] = requant(Σ_k w[n,k]*x[m,k] + biasEff[n])
+// with biasEff[n] = bias[n] - zp_in*Σ_k w[n,k]: the input zero point is folded
+// into the bias, and image padding is filled with zp_in so that padded taps
+// contribute exactly zero, as in the reference kernels. All sums are exact
+// int32 arithmetic, so the results are bit-identical to the reference loops.
+//
+// Weights are packed once per model (shared by clones) in blocks of 8 output
+// channels and pairs of k: for block b and pair p, 16 int16 values
+// w[8b+0,2p], w[8b+0,2p+1], w[8b+1,2p], ... . A vector kernel multiplies a
+// broadcast pair of inputs by one such row (VPMADDWD) into 8 int32 sums, one
+// per output channel, with no horizontal sums.
+
+// packedGEMM is a [N,K] int8 weight matrix packed for the GEMM kernels.
+type packedGEMM struct {
+	n, k   int
+	nb, k2 int     // blocks of 8 channels, pairs of k
+	w      []int16 // nb * k2 * 16
+	colSum []int32 // Σ_k w[n,k]
+}
+
+func packGEMM(w []int8, n, k int) *packedGEMM {
+	p := &packedGEMM{n: n, k: k, nb: (n + 7) / 8, k2: (k + 1) / 2}
+	p.w = make([]int16, p.nb*p.k2*16)
+	p.colSum = make([]int32, p.nb*8)
+	for o := 0; o < n; o++ {
+		b, j := o/8, o%8
+		for d := 0; d < k; d++ {
+			v := w[o*k+d]
+			p.w[(b*p.k2+d/2)*16+2*j+d%2] = int16(v)
+			p.colSum[o] += int32(v)
+		}
+	}
+	return p
+}
+
+// biasEff returns bias - zp*colSum, padded to whole blocks.
+func (p *packedGEMM) biasEff(bias []int32, zp int32) []int32 {
+	out := make([]int32, p.nb*8)
+	for o := 0; o < p.n; o++ {
+		if bias != nil {
+			out[o] = bias[o]
+		}
+		out[o] -= zp * p.colSum[o]
+	}
+	return out
+}
+
+// dotRowGo computes acc[n] = biasEff[n] + Σ_k w[n,k]*row[k] for all blocks
+// (plain Go).
+func dotRowGo(p *packedGEMM, row []int8, biasEff, acc []int32) {
+	k2 := p.k2
+	kEven := p.k / 2
+	for b := 0; b < p.nb; b++ {
+		wb := p.w[b*k2*16 : (b+1)*k2*16]
+		bb := biasEff[b*8 : b*8+8]
+		a0, a1, a2, a3, a4, a5, a6, a7 := bb[0], bb[1], bb[2], bb[3], bb[4], bb[5], bb[6], bb[7]
+		for q := 0; q < kEven; q++ {
+			x0, x1 := int32(row[2*q]), int32(row[2*q+1])
+			w := wb[q*16 : q*16+16]
+			a0 += int32(w[0])*x0 + int32(w[1])*x1
+			a1 += int32(w[2])*x0 + int32(w[3])*x1
+			a2 += int32(w[4])*x0 + int32(w[5])*x1
+			a3 += int32(w[6])*x0 + int32(w[7])*x1
+			a4 += int32(w[8])*x0 + int32(w[9])*x1
+			a5 += int32(w[10])*x0 + int32(w[11])*x1
+			a6 += int32(w[12])*x0 + int32(w[13])*x1
+			a7 += int32(w[14])*x0 + int32(w[15])*x1
+		}
+		if p.k%2 == 1 {
+			x0 := int32(row[p.k-1])
+			w := wb[kEven*16 : kEven*16+16]
+			a0 += int32(w[0]) * x0
+			a1 += int32(w[2]) * x0
+			a2 += int32(w[4]) * x0
+			a3 += int32(w[6]) * x0
+			a4 += int32(w[8]) * x0
+			a5 += int32(w[10]) * x0
+			a6 += int32(w[12]) * x0
+			a7 += int32(w[14]) * x0
+		}
+		ab := acc[b*8 : b*8+8]
+		ab[0], ab[1], ab[2], ab[3], ab[4], ab[5], ab[6], ab[7] = a0, a1, a2, a3, a4, a5, a6, a7
+	}
+}
+
+// dotRow is the row kernel in use: dotRowGo, or a vector kernel where the
+// build and the CPU allow one (simd_amd64.go).
+var dotRow = dotRowGo
+
+// requantRow writes out[n] = requant(acc[n]) for n < len(out).
+func requantRow(rq *kernels.Requant, acc []int32, out []int8) {
+	if rq.Mode == kernels.XNNPack {
+		zp := rq.ZP
+		lo, hi := float32(rq.Min-zp), float32(rq.Max-zp)
+		if len(rq.Scale) == 1 {
+			s := rq.Scale[0]
+			for i := range out {
+				out[i] = int8(roundEven(min(max(float32(acc[i])*s, lo), hi)) + zp)
+			}
+			return
+		}
+		sc := rq.Scale[:len(out)]
+		for i := range out {
+			out[i] = int8(roundEven(min(max(float32(acc[i])*sc[i], lo), hi)) + zp)
+		}
+		return
+	}
+	c := 0
+	for i := range out {
+		if len(rq.Mult) > 1 {
+			c = i
+		}
+		v := kernels.MultiplyByQuantizedMultiplier(acc[i], rq.Mult[c], rq.Shift[c]) + rq.ZP
+		out[i] = int8(min(max(v, rq.Min), rq.Max))
+	}
+}
+
+// roundEven rounds |f| < 2^22 to the nearest integer, ties to even, by
+// adding 1.5*2^23 in float32 (XNNPACK's magic-bias trick).
+func roundEven(f float32) int32 {
+	const magic = 12582912.0
+	return int32(math.Float32bits(f+magic)) - 0x4B400000
+}
+
+// packedFC holds FULLY_CONNECTED weights packed for the GEMM kernels.
 type packedFC struct {
-	w           []int8
-	outN, inDim int
-	wZP         int32
+	g   *packedGEMM
+	wZP int32
+	ref []int8 // original weights (used when wZP != 0)
 }
 
 func packFC(w []int8, outN, inDim int, wZP int32) *packedFC {
-	return &packedFC{w: w, outN: outN, inDim: inDim, wZP: wZP}
+	return &packedFC{g: packGEMM(w, outN, inDim), wZP: wZP, ref: w}
 }
 
-func fcInt8(p *packedFC, batch int, x []int8, inZP int32, bias []int32, rq *kernels.Requant, out []int8) {
-	kernels.FullyConnectedInt8(batch, p.inDim, p.outN, x, inZP, p.w, p.wZP, bias, rq, out)
+// fcState is the per-interpreter scratch of a FULLY_CONNECTED op.
+type fcState struct {
+	biasEff []int32
+	acc     []int32
 }
 
-// packedConv holds CONV_2D / DEPTHWISE_CONV_2D filters laid out for the fast
+func fcInt8(p *packedFC, st *fcState, batch int, x []int8, inZP int32, bias []int32, rq *kernels.Requant, out []int8) {
+	if p.wZP != 0 {
+		kernels.FullyConnectedInt8(batch, p.g.k, p.g.n, x, inZP, p.ref, p.wZP, bias, rq, out)
+		return
+	}
+	n, k := p.g.n, p.g.k
+	for b := 0; b < batch; b++ {
+		dotRow(p.g, x[b*k:(b+1)*k], st.biasEff, st.acc)
+		requantRow(rq, st.acc, out[b*n:(b+1)*n])
+	}
+}
+
+// packedConv holds CONV_2D / DEPTHWISE_CONV_2D filters packed for the fast
 // kernels.
 type packedConv struct {
-	w []int8
+	g     *packedGEMM // CONV_2D: [OC, KH*KW*IC]
+	dw    []int32     // DEPTHWISE_CONV_2D: [KH*KW][OC] widened
+	dwSum []int32
 }
 
 func packConv(depthwise bool, w []int8, s kernels.ConvShape) *packedConv {
-	return &packedConv{w: w}
+	if depthwise {
+		p := &packedConv{dw: make([]int32, len(w)), dwSum: make([]int32, s.OutC)}
+		for i, v := range w {
+			p.dw[i] = int32(v)
+			p.dwSum[i%s.OutC] += int32(v)
+		}
+		return p
+	}
+	return &packedConv{g: packGEMM(w, s.OutC, s.KH*s.KW*s.InC)}
 }
 
-func convInt8(p *packedConv, s kernels.ConvShape, x []int8, inZP int32, bias []int32, rq *kernels.Requant, out []int8) {
-	kernels.Conv2DInt8(s, x, inZP, p.w, bias, rq, out)
+// convState is the per-interpreter scratch of a convolution.
+type convState struct {
+	biasEff []int32
+	acc     []int32
+	row     []int8  // one im2col row
+	dwAcc   []int32 // depthwise accumulators for one output pixel
 }
 
-func depthwiseInt8(p *packedConv, s kernels.ConvShape, x []int8, inZP int32, bias []int32, rq *kernels.Requant, out []int8) {
-	kernels.DepthwiseConv2DInt8(s, x, inZP, p.w, bias, rq, out)
+func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) *convState {
+	st := &convState{}
+	if p.g != nil {
+		st.biasEff = p.g.biasEff(bias, inZP)
+		st.acc = make([]int32, p.g.nb*8)
+		st.row = make([]int8, p.g.k)
+	} else {
+		st.dwAcc = make([]int32, s.OutC)
+		st.biasEff = make([]int32, s.OutC)
+		if bias != nil {
+			copy(st.biasEff, bias)
+		}
+	}
+	return st
 }
+
+// pointwise reports whether the convolution is a plain 1x1 GEMM over pixels.
+func pointwise(s kernels.ConvShape) bool {
+	return s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadTop == 0 && s.PadLeft == 0 &&
+		s.OutH == s.InH && s.OutW == s.InW
+}
+
+func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP int32, rq *kernels.Requant, out []int8) {
+	oc := s.OutC
+	if pointwise(s) {
+		ic := s.InC
+		m := s.Batch * s.InH * s.InW
+		for i := 0; i < m; i++ {
+			dotRow(p.g, x[i*ic:(i+1)*ic], st.biasEff, st.acc)
+			requantRow(rq, st.acc, out[i*oc:(i+1)*oc])
+		}
+		return
+	}
+	row := st.row
+	pad := int8(inZP)
+	for b := 0; b < s.Batch; b++ {
+		for oy := 0; oy < s.OutH; oy++ {
+			for ox := 0; ox < s.OutW; ox++ {
+				// im2col of one output pixel, padding filled with zp_in.
+				r := 0
+				for ky := 0; ky < s.KH; ky++ {
+					iy := oy*s.StrideH - s.PadTop + ky*s.DilH
+					for kx := 0; kx < s.KW; kx++ {
+						ix := ox*s.StrideW - s.PadLeft + kx*s.DilW
+						dst := row[r : r+s.InC]
+						if iy < 0 || iy >= s.InH || ix < 0 || ix >= s.InW {
+							for i := range dst {
+								dst[i] = pad
+							}
+						} else {
+							copy(dst, x[((b*s.InH+iy)*s.InW+ix)*s.InC:])
+						}
+						r += s.InC
+					}
+				}
+				o := ((b*s.OutH+oy)*s.OutW + ox) * oc
+				dotRow(p.g, row, st.biasEff, st.acc)
+				requantRow(rq, st.acc, out[o:o+oc])
+			}
+		}
+	}
+}
+
+func depthwiseInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP int32, rq *kernels.Requant, out []int8) {
+	oc, ic, m := s.OutC, s.InC, s.DepthMultiplier
+	acc := st.dwAcc[:oc]
+	for b := 0; b < s.Batch; b++ {
+		for oy := 0; oy < s.OutH; oy++ {
+			for ox := 0; ox < s.OutW; ox++ {
+				copy(acc, st.biasEff)
+				for ky := 0; ky < s.KH; ky++ {
+					iy := oy*s.StrideH - s.PadTop + ky*s.DilH
+					if iy < 0 || iy >= s.InH {
+						continue
+					}
+					for kx := 0; kx < s.KW; kx++ {
+						ix := ox*s.StrideW - s.PadLeft + kx*s.DilW
+						if ix < 0 || ix >= s.InW {
+							continue
+						}
+						xp := x[((b*s.InH+iy)*s.InW+ix)*ic:][:ic]
+						wp := p.dw[(ky*s.KW+kx)*oc:][:oc]
+						if m == 1 {
+							dwTap(acc, wp, xp, inZP)
+						} else {
+							for c := range acc {
+								acc[c] += wp[c] * (int32(xp[c/m]) - inZP)
+							}
+						}
+					}
+				}
+				o := ((b*s.OutH+oy)*s.OutW + ox) * oc
+				requantRow(rq, acc, out[o:o+oc])
+			}
+		}
+	}
+}
+
+// dwTap accumulates one depthwise tap: acc[c] += w[c]*(x[c]-zp).
+func dwTapGo(acc, w []int32, x []int8, zp int32) {
+	w = w[:len(acc)]
+	x = x[:len(acc)]
+	for c := range acc {
+		acc[c] += w[c] * (int32(x[c]) - zp)
+	}
+}
+
+var dwTap = dwTapGo
