@@ -1,0 +1,82 @@
+package nn
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/megapipe/mega/shared/eval"
+)
+
+var report = flag.Bool("nn.report", false, "train teacher, student and pruned student on breast cancer and digits and log the figures")
+
+// TestReport prints the figures quoted in reports. Run it with
+//
+//	GOMAXPROCS=1 go test ./shared/nn -run TestReport -v -args -nn.report
+func TestReport(t *testing.T) {
+	if !*report {
+		t.Skip("figures only with -nn.report")
+	}
+	ctx := context.Background()
+	for _, ds := range []struct {
+		file string
+		task Task
+	}{{"breast_cancer.csv", Binary}, {"digits.csv", Multiclass}} {
+		x, y := loadDataset(t, ds.file)
+		data, test := split80(x, y, 2026)
+		score := func(m *Model) eval.Classification {
+			prob, err := m.Predict(test.X)
+			if err != nil {
+				t.Fatal(err)
+			}
+			yt := make([]int, len(test.Y))
+			for i, v := range test.Y {
+				yt[i] = int(v)
+			}
+			if m.Task == Binary {
+				for i, p := range prob {
+					prob[i] = []float64{1 - p[0], p[0]}
+				}
+			}
+			c, err := eval.Classify(yt, prob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		line := func(what string, m *Model, d time.Duration, epochs int) {
+			c := score(m)
+			auc := ""
+			if c.ROCAUC != nil {
+				auc = fmt.Sprintf(" auc %.4f", *c.ROCAUC)
+			}
+			size := 0
+			if b, err := m.TFLite(); err == nil {
+				size = len(b)
+			}
+			t.Logf("%-17s %-16s acc %.4f macroF1 %.4f%s params %6d nonzero %6d sparsity %.3f tflite %6d B epochs %3d %6.2fs",
+				ds.file, what, c.Accuracy, c.MacroF1, auc, m.ParamCount(), m.NonzeroCount(), m.Sparsity(), size, epochs, d.Seconds())
+		}
+		t.Logf("%s: train %d, val %d, test %d rows", ds.file, len(data.Train.X), len(data.Val.X), len(test.X))
+		start := time.Now()
+		teacher, rep, err := Train(ctx, data, Config{Task: ds.task, Hidden: []int{128, 64}, Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line("teacher 128-64", teacher, time.Since(start), rep.Epochs)
+		start = time.Now()
+		student, rep, err := Distill(ctx, teacher, data, DistillConfig{Config: Config{Hidden: []int{16}, Seed: 2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line("student 16", student, time.Since(start), rep.Epochs)
+		start = time.Now()
+		pruned, prep, err := Prune(ctx, student, data, PruneConfig{Sparsity: 0.5, Teacher: teacher, Seed: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line("pruned 50%", pruned, time.Since(start), len(prep.Steps)*2+prep.FineTune.Epochs)
+	}
+}
