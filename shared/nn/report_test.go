@@ -27,24 +27,11 @@ func TestReport(t *testing.T) {
 		x, y := loadDataset(t, ds.file)
 		data, test := split80(x, y, 2026)
 		score := func(m *Model) eval.Classification {
-			prob, err := m.Predict(test.X)
+			sc, err := m.Evaluate(test)
 			if err != nil {
 				t.Fatal(err)
 			}
-			yt := make([]int, len(test.Y))
-			for i, v := range test.Y {
-				yt[i] = int(v)
-			}
-			if m.Task == Binary {
-				for i, p := range prob {
-					prob[i] = []float64{1 - p[0], p[0]}
-				}
-			}
-			c, err := eval.Classify(yt, prob)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return c
+			return *sc.Classification
 		}
 		line := func(what string, m *Model, d time.Duration, epochs int) {
 			c := score(m)

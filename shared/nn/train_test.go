@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/megapipe/mega/shared/eval"
 )
 
 func accuracy(t *testing.T, m *Model, s Split) float64 {
@@ -371,4 +372,37 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("export a loaded model: %v", err)
 		}
 	})
+}
+
+func TestEvaluate(t *testing.T) {
+	// A one-layer binary model: logit = x (identity weights, no normalization).
+	m := &Model{Task: Binary, Inputs: 1, Classes: 2, Norm: Normalization{Mean: []float64{0}, Std: []float64{1}},
+		Layers: []Layer{{In: 1, Out: 1, W: []float64{1}, B: []float64{0}}}}
+	s := Split{X: [][]float64{{-2}, {1}, {-0.5}, {3}}, Y: []float64{0, 1, 1, 1}}
+	got, err := m.Evaluate(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := func(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+	auc := 1.0 // every positive scores above the negative
+	want := Scores{Classification: &eval.Classification{
+		Rows: 4, Accuracy: 0.75, Confusion: [][]int{{1, 0}, {1, 2}}, ROCAUC: &auc,
+		MacroF1: (2.0/3 + 0.8) / 2,
+		LogLoss: -(math.Log(1-sig(-2)) + math.Log(sig(1)) + math.Log(sig(-0.5)) + math.Log(sig(3))) / 4,
+	}}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b float64) bool { return math.Abs(a-b) < 1e-12 })); diff != "" {
+		t.Errorf("Evaluate (-want +got):\n%s", diff)
+	}
+
+	r := &Model{Task: Regression, Inputs: 1, TargetMean: 10, TargetStd: 2, Norm: Normalization{Mean: []float64{0}, Std: []float64{1}},
+		Layers: []Layer{{In: 1, Out: 1, W: []float64{1}, B: []float64{0}}}}
+	// Predictions 10 + 2x: 8, 12, 14 against 9, 12, 15.
+	got, err = r.Evaluate(Split{X: [][]float64{{-1}, {1}, {2}}, Y: []float64{9, 12, 15}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Scores{Regression: &eval.Regression{Rows: 3, RMSE: math.Sqrt(2.0 / 3), MAE: 2.0 / 3, R2: 1 - 2/18.0}}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b float64) bool { return math.Abs(a-b) < 1e-12 })); diff != "" {
+		t.Errorf("Evaluate regression (-want +got):\n%s", diff)
+	}
 }
