@@ -1,0 +1,72 @@
+// Package infer is Megapipe's pure-Go TensorFlow Lite interpreter: it runs a
+// parsed model (package tflite) in float32 and int8, without cgo, and is held
+// to the official runtime's outputs.
+//
+// # Use
+//
+//	m, _ := tflite.Parse(b)
+//	ip, err := infer.New(m, infer.Options{})  // XNNPack requantization by default
+//	copy(ip.Input(0).Int8s(), pixels)
+//	err = ip.Invoke()
+//	scores := ip.Output(0).Int8s()
+//
+// New checks every operator (an unsupported operator, version, type
+// combination or fused activation is a load-time error naming it, wrapping
+// ErrUnsupported), derives kernel parameters, packs weights and plans memory
+// once: non-constant tensors share one arena by lifetime (a slot is reused
+// after its last reader; graph inputs and outputs live throughout). Invoke does
+// not allocate. ResizeInput changes an input's shape (the server batches
+// instances on axis 0) and re-plans only then. An Interpreter is not safe for
+// concurrent use: give each goroutine its own; Clone makes one cheaply,
+// sharing the model's read-only packed weights. Options.PreserveAll keeps
+// every intermediate tensor (Interpreter.Tensor) for calibration, which
+// records each tensor's range over float runs.
+//
+// Operators, float32 and int8: FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D,
+// AVERAGE_POOL_2D, MAX_POOL_2D, RESHAPE, SQUEEZE, SOFTMAX, LOGISTIC, TANH,
+// RELU, RELU6, RELU_N1_TO_1, ADD, SUB, MUL (NumPy broadcasting up to rank 6),
+// CONCATENATION, MEAN, PAD, QUANTIZE, DEQUANTIZE, with fused NONE, RELU,
+// RELU6 and RELU_N1_TO_1 activations. SupportedOps lists the versions.
+//
+// # Requantization
+//
+// Two modes, as ../shared/docs/tflite-int8-arithmetic.md describes:
+//
+//   - XNNPack (default): int8 FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D
+//     requantize as round_half_even(float32(acc) * float32(float32(s_in*s_w)/s_out)) + zp,
+//     and QUANTIZE uses x*(1/scale) with round half to even, as the official
+//     runtime's default build (XNNPACK delegate) does. ADD and SUB use TFLite's
+//     fixed-point formula, which the official runtime matches exactly.
+//   - Reference: gemmlowp fixed-point double rounding everywhere, as the TFLite
+//     and TFLite Micro reference kernels (and std::round QUANTIZE).
+//
+// Both modes use TFLite's default float-table int8 SOFTMAX and the LUTPopulate
+// tables for LOGISTIC and TANH (TFLite Micro's fixed-point variants differ).
+// A RESHAPE whose constant shape has batch 1 follows a batch-resized input.
+//
+// # Conformance
+//
+// The tests read ../shared/testdata/tflite in place (models from TFLite Micro
+// and LiteRT, official outputs from the WebAssembly build of the official
+// runtime); MEGA_TFLITE_TESTDATA points elsewhere, and without the folder
+// they skip. In XNNPack mode every int8 output equals the official bytes
+// (person_detect, hello_world and its 256-input sweep, the ADD models,
+// pc_conv by sha256) and float outputs agree within 1e-5 relative; in
+// Reference mode the origins' own assertions hold.
+//
+// To produce golden outputs for a new model from an official runtime, run
+// testdata/oracle_golden.sh MODEL [IDX=INPUT.bin ...] (it copies
+// ../shared/tools/tflite-oracle to a temporary folder, runs npm install and
+// writes the outputs as raw little-endian files plus JSON), and
+// testdata/litert_bench.py for the native runtime (pip install ai-edge-litert).
+//
+// # Speed
+//
+// Int8 convolutions and fully connected layers run as a GEMM over packed
+// weights (8 output channels x pairs of inputs, int16) with int32
+// accumulation; the input zero point is folded into the bias and padding is
+// filled with it, so results are bit-identical to the reference loops. Built
+// with GOEXPERIMENT=simd on amd64 with AVX2, the inner loops use
+// simd/archsimd (VPMADDWD); otherwise, and in tests against each other,
+// plain Go.
+package infer
