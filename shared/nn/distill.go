@@ -91,7 +91,7 @@ func Distill(ctx context.Context, teacher *Model, data Data, cfg DistillConfig) 
 		valX:   standardize(m.Norm, data.Val.X),
 		valObj: &hardLoss{task: m.Task, y: m.targets(data.Val.Y)},
 		epochs: cfg.Epochs, batch: cfg.BatchSize, patience: cfg.Patience,
-		adam: cfg.Adam, rng: rng, progress: cfg.Progress,
+		adam: cfg.Adam, rng: rng, progress: cfg.Progress, stage: "distill",
 	}
 	rep, err := run.fit(ctx, m)
 	if err != nil {

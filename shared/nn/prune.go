@@ -150,7 +150,7 @@ func Prune(ctx context.Context, m *Model, data Data, cfg PruneConfig) (*Model, *
 		p.applyMasks(run.masks)
 		val := p.meanLoss(run.valX, run.valObj)
 		if cfg.EpochsPerStep > 0 {
-			run.epochs, run.patience = cfg.EpochsPerStep, -1
+			run.epochs, run.patience, run.stage = cfg.EpochsPerStep, -1, fmt.Sprintf("prune %d/%d", k, cfg.Steps)
 			r, err := run.fit(ctx, p)
 			if err != nil {
 				return nil, nil, fmt.Errorf("prune: step %d: %w", k, err)
@@ -160,7 +160,7 @@ func Prune(ctx context.Context, m *Model, data Data, cfg PruneConfig) (*Model, *
 		rep.Steps = append(rep.Steps, PruneStep{Sparsity: p.Sparsity(), ValLoss: val})
 	}
 	if cfg.FineTuneEpochs > 0 {
-		run.epochs, run.patience = cfg.FineTuneEpochs, cfg.Patience
+		run.epochs, run.patience, run.stage = cfg.FineTuneEpochs, cfg.Patience, "fine-tune"
 		r, err := run.fit(ctx, p)
 		if err != nil {
 			return nil, nil, fmt.Errorf("prune: fine-tune: %w", err)

@@ -80,6 +80,10 @@ type Config struct {
 // the task loss on the val split at the epoch's end. Regression losses are
 // squared errors of the standardized target.
 type Progress struct {
+	// Stage is "train", "distill", "prune k/n" (fine-tuning after pruning
+	// step k of n) or "fine-tune" (after the last step); Epoch counts from 1
+	// within each stage.
+	Stage     string  `json:"stage"`
 	Epoch     int     `json:"epoch"`
 	TrainLoss float64 `json:"train_loss"`
 	ValLoss   float64 `json:"val_loss"`
@@ -260,7 +264,7 @@ func Train(ctx context.Context, data Data, cfg Config) (*Model, *Report, error) 
 		valX:   standardize(m.Norm, data.Val.X),
 		valObj: &hardLoss{task: m.Task, y: m.targets(data.Val.Y)},
 		epochs: cfg.Epochs, batch: cfg.BatchSize, patience: cfg.Patience,
-		adam: cfg.Adam, rng: rng, progress: cfg.Progress,
+		adam: cfg.Adam, rng: rng, progress: cfg.Progress, stage: "train",
 	}
 	rep, err := run.fit(ctx, m)
 	if err != nil {
@@ -330,6 +334,7 @@ type fitRun struct {
 	rng      *rand.Rand
 	masks    [][]bool // per layer, true = weight held at zero; nil = none
 	progress func(Progress)
+	stage    string
 }
 
 // grads holds gradients (or Adam moments) shaped like a model's parameters.
@@ -469,7 +474,7 @@ func (r *fitRun) fit(ctx context.Context, m *Model) (*Report, error) {
 				adamUpdate(l.B, g.b[li], mom.b[li], vel.b[li], nil, inv, c1, c2, a, 0)
 			}
 		}
-		p := Progress{Epoch: epoch, TrainLoss: total / float64(len(perm)), ValLoss: m.meanLoss(r.valX, r.valObj)}
+		p := Progress{Stage: r.stage, Epoch: epoch, TrainLoss: total / float64(len(perm)), ValLoss: m.meanLoss(r.valX, r.valObj)}
 		if math.IsNaN(p.TrainLoss) || math.IsNaN(p.ValLoss) {
 			return nil, fmt.Errorf("epoch %d: loss is NaN (learning rate %g too high?): %w", epoch, a.LR, ErrBadConfig)
 		}

@@ -164,6 +164,9 @@ func TestCancel(t *testing.T) {
 	data := Data{Train: linearData(1, 200), Val: linearData(2, 50)}
 	epochs := 0
 	_, _, err := Train(ctx, data, Config{Task: Regression, Progress: func(p Progress) {
+		if p.Stage != "train" {
+			t.Errorf("stage %q, want train", p.Stage)
+		}
 		epochs = p.Epoch
 		if p.Epoch == 2 {
 			cancel()
@@ -184,9 +187,19 @@ func TestPrune(t *testing.T) {
 	}
 	for _, scope := range []Scope{PerLayer, Global} {
 		t.Run(string(scope), func(t *testing.T) {
-			p, rep, err := Prune(ctx, m, data, PruneConfig{Sparsity: 0.6, Scope: scope, Seed: 4, FineTuneEpochs: 20})
+			var stages []string
+			progress := func(p Progress) {
+				if len(stages) == 0 || stages[len(stages)-1] != p.Stage {
+					stages = append(stages, p.Stage)
+				}
+			}
+			p, rep, err := Prune(ctx, m, data, PruneConfig{Sparsity: 0.6, Scope: scope, Seed: 4, FineTuneEpochs: 20, Progress: progress})
 			if err != nil {
 				t.Fatal(err)
+			}
+			wantStages := []string{"prune 1/8", "prune 2/8", "prune 3/8", "prune 4/8", "prune 5/8", "prune 6/8", "prune 7/8", "prune 8/8", "fine-tune"}
+			if diff := cmp.Diff(wantStages, stages); diff != "" {
+				t.Errorf("progress stages (-want +got):\n%s", diff)
 			}
 			weights, zero := 0, 0
 			for li, l := range p.Layers {
