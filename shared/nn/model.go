@@ -2,8 +2,10 @@ package nn
 
 import (
 	"encoding/json"
+
 	"errors"
 	"fmt"
+	"gonum.org/v1/gonum/floats"
 	"math"
 )
 
@@ -253,11 +255,7 @@ func (m *Model) forward(s *scratch) []float64 {
 	for i, l := range m.Layers {
 		out := s.acts[i]
 		for o := 0; o < l.Out; o++ {
-			w := l.W[o*l.In : (o+1)*l.In]
-			sum := l.B[o]
-			for k, v := range in {
-				sum += w[k] * v
-			}
+			sum := l.B[o] + floats.Dot(l.W[o*l.In:(o+1)*l.In], in)
 			if i != last && sum < 0 {
 				sum = 0
 			}

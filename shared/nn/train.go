@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"gonum.org/v1/gonum/floats"
 )
 
 // Split is one part of a dataset: rows of raw feature values and one label per
@@ -375,10 +377,7 @@ func (m *Model) backprop(s *scratch, z []float64, i int, obj objective, g grads,
 				continue
 			}
 			gb[o] += d[o]
-			row := gw[o*l.In : (o+1)*l.In]
-			for k, v := range in {
-				row[k] += d[o] * v
-			}
+			floats.AddScaled(gw[o*l.In:(o+1)*l.In], d[o], in)
 		}
 		if li == 0 {
 			break
@@ -389,10 +388,7 @@ func (m *Model) backprop(s *scratch, z []float64, i int, obj objective, g grads,
 			if d[o] == 0 {
 				continue
 			}
-			w := l.W[o*l.In : (o+1)*l.In]
-			for k := range prev {
-				prev[k] += w[k] * d[o]
-			}
+			floats.AddScaled(prev, d[o], l.W[o*l.In:(o+1)*l.In])
 		}
 		for k, v := range in { // ReLU derivative
 			if v <= 0 {
