@@ -1,0 +1,93 @@
+package dataset
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// Counts summarize one cleaning pass.
+type Counts struct {
+	Rows  int64 `json:"rows"`  // records read (header excluded)
+	Clean int64 `json:"clean"` // rows written to the clean dataset
+	Bad   int64 `json:"bad"`   // rows quarantined
+}
+
+// Quarantined is one line of the quarantine object (JSON Lines).
+type Quarantined struct {
+	Line   int      `json:"line"`
+	Column string   `json:"column,omitempty"`
+	Reason string   `json:"reason"`
+	Fields []string `json:"fields,omitempty"`
+}
+
+// Clean reads every record of rr, writes the rows that pass v to clean and
+// one JSON line per bad row (with its reason) to quarantine. It never holds
+// more than one record. Rows with a syntax error, the wrong field count or a
+// value the schema rejects are bad rows; an *InputError (bad encoding, say)
+// or an I/O error ends the pass. A file with no record at all is ErrNoRows.
+func Clean(rr RowReader, v *Validator, clean *Writer, quarantine io.Writer) (Counts, error) {
+	var c Counts
+	vals := make([]float64, v.Width())
+	enc := json.NewEncoder(quarantine)
+	enc.SetEscapeHTML(false)
+	for {
+		fields, line, err := rr.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *RowError
+		if err != nil && !errors.As(err, &re) {
+			return c, fmt.Errorf("clean rows: %w", err)
+		}
+		c.Rows++
+		if re == nil {
+			re = v.Row(fields, line, vals)
+		}
+		if re != nil {
+			c.Bad++
+			q := Quarantined{Line: re.Line, Column: re.Column, Reason: re.Reason}
+			if fields != nil {
+				q.Fields = quarantineFields(fields)
+			}
+			if err := enc.Encode(q); err != nil {
+				return c, fmt.Errorf("clean rows: write quarantine: %w", err)
+			}
+			continue
+		}
+		if err := clean.Write(vals); err != nil {
+			return c, fmt.Errorf("clean rows: %w", err)
+		}
+		c.Clean++
+	}
+	if c.Rows == 0 {
+		return c, &InputError{Err: fmt.Errorf("clean rows: %w: the file has a header and no record", ErrNoRows)}
+	}
+	return c, nil
+}
+
+// quarantineFields copies a bad record's fields, cut so that one huge field
+// cannot blow up the quarantine object.
+func quarantineFields(fields [][]byte) []string {
+	const maxField, maxFields = 256, 1000
+	out := make([]string, 0, min(len(fields), maxFields))
+	for i, f := range fields {
+		if i == maxFields {
+			out = append(out, fmt.Sprintf("... %d more fields", len(fields)-maxFields))
+			break
+		}
+		s := string(f)
+		if len(s) > maxField {
+			cut := maxField
+			for cut > 0 && !utf8.RuneStart(s[cut]) {
+				cut--
+			}
+			s = s[:cut] + "..."
+		}
+		out = append(out, strings.Clone(s))
+	}
+	return out
+}
