@@ -182,7 +182,7 @@ func (s *Server) servePolicies(w http.ResponseWriter, _ *http.Request) {
 
 // Chart geometry, in SVG user units.
 const (
-	chartW, chartH = 760, 240
+	chartW, chartH = 680, 220
 	padL, padR     = 64, 16
 	padT, padB     = 16, 32
 )
@@ -192,6 +192,7 @@ var palette = []string{"#1a73e8", "#e8710a", "#188038", "#9334e6", "#d01884", "#
 type chartView struct {
 	ID         string
 	Title      string
+	Metric     string // the metric type of a chart that shows one metric raw
 	W, H       int
 	Lines      []lineView
 	Thresholds []thresholdView
@@ -233,6 +234,8 @@ type incidentView struct {
 }
 
 type pageView struct {
+	Title     string
+	Texts     []string
 	Now       string
 	Window    string
 	Charts    []chartView
@@ -245,6 +248,7 @@ type pageView struct {
 
 type threshold struct {
 	policy, condition string
+	filter            string
 	comparison        monitoringpb.ComparisonType
 	value             float64
 }
@@ -260,7 +264,7 @@ func (s *Server) thresholds() map[string][]threshold {
 			if err != nil || f.MetricType() == "" {
 				continue
 			}
-			out[f.MetricType()] = append(out[f.MetricType()], threshold{policy: p.GetDisplayName(), condition: c.GetDisplayName(),
+			out[f.MetricType()] = append(out[f.MetricType()], threshold{policy: p.GetDisplayName(), condition: c.GetDisplayName(), filter: th.GetFilter(),
 				comparison: th.GetComparison(), value: th.GetThresholdValue()})
 		}
 	}
@@ -300,9 +304,59 @@ func (s *Server) serveDashboard(w http.ResponseWriter, r *http.Request) {
 	start := end.Add(-window)
 	view := pageView{Now: end.UTC().Format(time.RFC3339), Window: window.String(), Refresh: 15}
 	ths := s.thresholds()
-	for i, t := range s.metricTypes(project) {
+	covered := map[string]bool{}
+	n := 0
+	if s.dashboard != nil {
+		view.Title = s.dashboard.GetDisplayName()
+		charts, texts := dashboardTiles(s.dashboard)
+		view.Texts = texts
+		tileProject := project
+		if tileProject == "" {
+			tileProject = s.opts.Project
+		}
+		for _, tc := range charts {
+			var sps []SeriesPoints
+			var tileThs []threshold
+			for _, ds := range tc.dataSets {
+				f, err := ParseFilter(ds.filter)
+				if err != nil {
+					continue
+				}
+				g, err := parseAggregation(ds.agg)
+				if err != nil {
+					continue
+				}
+				covered[f.MetricType()] = true
+				for _, a := range s.query(tileProject, f, start, end, g) {
+					sp := SeriesPoints{Project: a.project, MetricType: a.metric.GetType(), MetricLabels: a.metric.GetLabels(),
+						ResourceType: a.resource.GetType(), ResourceLabels: a.resource.GetLabels()}
+					for _, p := range a.points {
+						sp.Points = append(sp.Points, PointValue{p.t, p.v})
+					}
+					sps = append(sps, sp)
+				}
+				for _, th := range ths[f.MetricType()] { // policy conditions on exactly this filter
+					if th.filter == ds.filter {
+						tileThs = append(tileThs, th)
+					}
+				}
+			}
+			if len(tileThs) == 0 {
+				tileThs = tc.thresholds
+			}
+			view.Charts = append(view.Charts, buildChart(fmt.Sprintf("chart-%d", n), tc.title, sps, tileThs, start, end))
+			n++
+		}
+	}
+	for _, t := range s.metricTypes(project) {
+		if covered[t] {
+			continue
+		}
 		f := Filter{Terms: []Term{{Field: "metric.type", Values: []string{t}}}}
-		view.Charts = append(view.Charts, buildChart(fmt.Sprintf("chart-%d", i), t, s.rawSeries(project, f, start, end), ths[t], start, end))
+		c := buildChart(fmt.Sprintf("chart-%d", n), t, s.rawSeries(project, f, start, end), ths[t], start, end)
+		c.Metric = t
+		view.Charts = append(view.Charts, c)
+		n++
 	}
 	for _, in := range s.Incidents("") {
 		iv := incidentView{Incident: in, Started: in.StartedAt.UTC().Format("2006-01-02 15:04:05"), Labels: labelText(in.MetricLabels)}
@@ -345,8 +399,15 @@ func buildChart(id, metricType string, ser []SeriesPoints, ths []threshold, star
 	if math.IsInf(lo, 0) {
 		lo, hi = 0, 1
 	}
-	if hi == lo {
-		lo, hi = lo-1, hi+1
+	if hi == lo { // one value (or only a threshold): show it between zero and twice it
+		switch {
+		case lo > 0:
+			lo, hi = 0, 2*hi
+		case lo < 0:
+			lo, hi = 2*lo, 0
+		default:
+			lo, hi = 0, 1
+		}
 	}
 	pad := (hi - lo) * 0.08
 	lo, hi = lo-pad, hi+pad

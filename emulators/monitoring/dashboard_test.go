@@ -211,31 +211,41 @@ func TestHeadlessChromiumDetectsConsoleErrors(t *testing.T) {
 
 func TestDashboardInHeadlessChromium(t *testing.T) {
 	bin := chromium(t)
-	env, _ := dashboardEnv(t)
-	dom, console := headless(t, bin, env.httpURL+"/")
-	if len(console) > 0 {
-		t.Errorf("console messages on the dashboard:\n%s", strings.Join(console, "\n"))
+	tests := []struct {
+		name      string
+		env       func(*testing.T) (*testEnv, time.Time)
+		want      []string
+		polylines int
+	}{
+		{"charts per metric", dashboardEnv, []string{
+			`<figure class="chart" id="chart-0" data-metric="custom.googleapis.com/megapipe/drift/dataset_share">`,
+			`<figure class="chart" id="chart-1" data-metric="custom.googleapis.com/megapipe/drift/statistic">`,
+			`<svg xmlns="http://www.w3.org/2000/svg"`, `<polyline class="series"`, `<line class="threshold"`,
+			`<tr class="open"`, `<tr class="closed"`}, 2},
+		{"shared-alerting dashboard", defaultDashboardEnv, []string{
+			`<figcaption>PSI (alert above 0.2)</figcaption>`, `<figcaption>Serving latency</figcaption>`,
+			`<svg xmlns="http://www.w3.org/2000/svg"`, `<line class="threshold"`, `<tr class="open"`}, 3}, // PSI of 2 features and the dataset share
 	}
-	// The DOM Chromium built: both charts as SVG with their series and the threshold.
-	for _, want := range []string{
-		`<figure class="chart" id="chart-0" data-metric="custom.googleapis.com/megapipe/drift/dataset_share">`,
-		`<figure class="chart" id="chart-1" data-metric="custom.googleapis.com/megapipe/drift/statistic">`,
-		`<svg xmlns="http://www.w3.org/2000/svg"`,
-		`<polyline class="series"`,
-		`<line class="threshold"`,
-		`<tr class="open"`,
-		`<tr class="closed"`,
-	} {
-		if !strings.Contains(dom, want) {
-			t.Errorf("rendered DOM lacks %q", want)
-		}
-	}
-	if n := strings.Count(dom, "<polyline"); n != 2 {
-		t.Errorf("rendered DOM has %d polylines, want 2", n)
-	}
-	if dir := os.Getenv("MEGA_SCREENSHOT_DIR"); dir != "" { // for people: a picture of the page
-		shot := filepath.Join(dir, "dashboard.png")
-		headless(t, bin, env.httpURL+"/", "--window-size=1600,1400", "--screenshot="+shot, "--hide-scrollbars")
-		t.Logf("screenshot: %s", shot)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _ := tt.env(t)
+			dom, console := headless(t, bin, env.httpURL+"/")
+			if len(console) > 0 {
+				t.Errorf("console messages on the dashboard:\n%s", strings.Join(console, "\n"))
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(dom, want) {
+					t.Errorf("rendered DOM lacks %q", want)
+				}
+			}
+			if n := strings.Count(dom, "<polyline"); n != tt.polylines {
+				t.Errorf("rendered DOM has %d polylines, want %d", n, tt.polylines)
+			}
+			if dir := os.Getenv("MEGA_SCREENSHOT_DIR"); dir != "" { // for people: a picture of the page
+				shot := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "_")+".png")
+				headless(t, bin, env.httpURL+"/", "--window-size=1600,2400", "--screenshot="+shot, "--hide-scrollbars")
+				t.Logf("screenshot: %s", shot)
+			}
+		})
 	}
 }

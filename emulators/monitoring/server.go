@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
+	"cloud.google.com/go/monitoring/dashboard/apiv1/dashboardpb"
 	metricpb "google.golang.org/genproto/googleapis/api/metric"
 	"google.golang.org/grpc"
+
+	"github.com/megapipe/mega/shared/config"
 )
 
 // Options configure a Server. The zero value is usable: in-memory state, a
@@ -40,6 +43,23 @@ type Options struct {
 	Notifier Notifier
 	// Logger receives the emulator's logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// Project is the project the default policies are installed in and the
+	// dashboard's charts read. Default config.DefaultProject.
+	Project string
+	// AlertTopic is the Pub/Sub topic of the notification channel attached to
+	// the installed policies. Default config.TopicDriftAlerts.
+	AlertTopic string
+	// Policies are installed (or updated, matched by display name) at start,
+	// with the AlertTopic channel attached. Nil means Megapipe's policies
+	// (alerting.Policies), unless Empty.
+	Policies []*monitoringpb.AlertPolicy
+	// Dashboard lays out the dashboard page's charts (its xyChart tiles);
+	// metrics no tile shows get a chart of their own. Nil means Megapipe's
+	// dashboard (alerting.Dashboard), unless Empty.
+	Dashboard *dashboardpb.Dashboard
+	// Empty starts without Megapipe's default policies and dashboard.
+	Empty bool
 }
 
 // Server is the Cloud Monitoring emulator: the Monitoring v3 gRPC services
@@ -58,6 +78,7 @@ type Server struct {
 	nextID      int64
 	dirty       bool
 	baseURL     string // the dashboard's URL, for incident links
+	dashboard   *dashboardpb.Dashboard
 
 	kick   chan struct{} // a write happened: evaluate soon
 	evalMu sync.Mutex    // one evaluation at a time, so notifications keep their order
@@ -77,6 +98,10 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.Project = defaultProject(opts.Project)
+	if opts.AlertTopic == "" {
+		opts.AlertTopic = config.TopicDriftAlerts
+	}
 	if opts.Notifier == nil {
 		opts.Notifier = newPubSubNotifier(os.Getenv("PUBSUB_EMULATOR_HOST"), opts.Logger)
 	}
@@ -93,6 +118,9 @@ func NewServer(opts Options) (*Server, error) {
 		if err := s.load(opts.StateFile); err != nil {
 			return nil, fmt.Errorf("monitoring: load state: %w", err)
 		}
+	}
+	if err := s.installDefaults(); err != nil {
+		return nil, fmt.Errorf("monitoring: install policies: %w", err)
 	}
 	return s, nil
 }

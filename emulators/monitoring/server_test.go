@@ -75,7 +75,14 @@ type testEnv struct {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// startEnv starts an emulator without Megapipe's default policies.
 func startEnv(t *testing.T, opts Options) *testEnv {
+	t.Helper()
+	opts.Empty = true
+	return startEnvWith(t, opts)
+}
+
+func startEnvWith(t *testing.T, opts Options) *testEnv {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = quietLogger()

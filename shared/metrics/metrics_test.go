@@ -29,7 +29,7 @@ const project = "test-project"
 // startEmulator runs the Monitoring emulator and returns its gRPC address.
 func startEmulator(t *testing.T) string {
 	t.Helper()
-	srv, err := emulator.NewServer(emulator.Options{EvalInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := emulator.NewServer(emulator.Options{EvalInterval: -1, Empty: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
