@@ -59,6 +59,12 @@
 // layers with fused RELU, then SOFTMAX, LOGISTIC or nothing. The input is
 // FLOAT32 [1, features] with shape signature [-1, features]. Model.Predict
 // computes the same outputs in Go (float64); the tests check them against
-// the official TFLite runtime (testdata/oracle). A Model is also plain JSON
+// the official TFLite runtime (testdata/oracle). Folding costs float32
+// precision for a feature whose mean is large against its standard deviation
+// (a year around 2000 with a spread of 5): the folded bias carries
+// W·mean/std, whose float32 rounding (about 6e-8 of it) reaches the output.
+// For such features, center them before training (featurize can).
+//
+// A Model is also plain JSON
 // (json.Marshal, Load), which is how the distill step reads its teacher.
 package nn
