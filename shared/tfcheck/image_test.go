@@ -49,7 +49,7 @@ func TestImageMatchesCloudBuild(t *testing.T) {
 		}
 	}
 	for key, want := range map[string]string{
-		"locals..image": `var.image != "" ? var.image : "${var.region}-docker.pkg.dev/${var.project}/${google_artifact_registry_repository.mega.repository_id}/mega:latest"`,
+		"locals..image":  `var.image != "" ? var.image : "${var.region}-docker.pkg.dev/${var.project}/${google_artifact_registry_repository.mega.repository_id}/mega:latest"`,
 		"locals..prefix": `var.prefix != "" ? var.prefix : var.project`,
 		"resource.google_artifact_registry_repository.mega.repository_id": `local.prefix`,
 		"resource.google_artifact_registry_repository.mega.format":        `"DOCKER"`,
