@@ -63,7 +63,8 @@
 // precision for a feature whose mean is large against its standard deviation
 // (a year around 2000 with a spread of 5): the folded bias carries
 // W·mean/std, whose float32 rounding (about 6e-8 of it) reaches the output.
-// For such features, center them before training (featurize can).
+// The float32 input itself already limits such a feature to a similar
+// resolution, so this is a property of float32 serving, not of folding alone.
 //
 // A Model is also plain JSON
 // (json.Marshal, Load), which is how the distill step reads its teacher.

@@ -236,22 +236,65 @@ func TestPrune(t *testing.T) {
 }
 
 func TestDistillLearns(t *testing.T) {
-	x, y := loadDataset(t, "digits.csv")
-	data, test := split80(x, y, 6)
 	ctx := context.Background()
-	teacher, _, err := Train(ctx, data, Config{Task: Multiclass, Hidden: []int{64}, Seed: 6})
-	if err != nil {
-		t.Fatal(err)
-	}
-	student, rep, err := Distill(ctx, teacher, data, DistillConfig{Config: Config{Hidden: []int{16}, Seed: 6}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta, sa := accuracy(t, teacher, test), accuracy(t, student, test)
-	if sa < ta-0.05 || student.ParamCount() >= teacher.ParamCount()/3 {
-		t.Errorf("teacher %d params accuracy %.3f, student %d params accuracy %.3f", teacher.ParamCount(), ta, student.ParamCount(), sa)
-	}
-	t.Logf("teacher %d params %.3f, student %d params %.3f after %d epochs", teacher.ParamCount(), ta, student.ParamCount(), sa, rep.Epochs)
+	t.Run("multiclass/digits", func(t *testing.T) {
+		x, y := loadDataset(t, "digits.csv")
+		data, test := split80(x, y, 6)
+		teacher, _, err := Train(ctx, data, Config{Task: Multiclass, Hidden: []int{64}, Seed: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		student, rep, err := Distill(ctx, teacher, data, DistillConfig{Config: Config{Hidden: []int{16}, Seed: 6}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta, sa := accuracy(t, teacher, test), accuracy(t, student, test)
+		if sa < ta-0.05 || student.ParamCount() >= teacher.ParamCount()/3 {
+			t.Errorf("teacher %d params accuracy %.3f, student %d params accuracy %.3f", teacher.ParamCount(), ta, student.ParamCount(), sa)
+		}
+		t.Logf("teacher %d params %.3f, student %d params %.3f after %d epochs", teacher.ParamCount(), ta, student.ParamCount(), sa, rep.Epochs)
+	})
+	t.Run("binary/breast_cancer", func(t *testing.T) {
+		x, y := loadDataset(t, "breast_cancer.csv")
+		data, test := split80(x, y, 6)
+		teacher, _, err := Train(ctx, data, Config{Task: Binary, Hidden: []int{64, 32}, Seed: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		student, _, err := Distill(ctx, teacher, data, DistillConfig{Config: Config{Hidden: []int{4}, Seed: 6}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ta, sa := accuracy(t, teacher, test), accuracy(t, student, test); sa < ta-0.05 {
+			t.Errorf("teacher accuracy %.3f, student %.3f", ta, sa)
+		}
+	})
+	t.Run("regression/linear", func(t *testing.T) {
+		data := Data{Train: linearData(1, 800), Val: linearData(2, 200)}
+		test := linearData(3, 200)
+		teacher, _, err := Train(ctx, data, Config{Task: Regression, Hidden: []int{32}, Seed: 6, Epochs: 300, Patience: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		student, _, err := Distill(ctx, teacher, data, DistillConfig{Config: Config{Hidden: []int{4}, Seed: 6, Epochs: 300, Patience: 20}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruned, _, err := Prune(ctx, student, data, PruneConfig{Sparsity: 0.5, Teacher: teacher, Seed: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, m := range map[string]*Model{"teacher": teacher, "student": student, "pruned": pruned} {
+			s, err := m.Evaluate(test)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The target's standard deviation is about 290.
+			if s.Regression.R2 < 0.99 {
+				t.Errorf("%s: test %+v", name, *s.Regression)
+			}
+		}
+	})
 }
 
 func TestBadInput(t *testing.T) {
