@@ -45,6 +45,7 @@ resource "google_monitoring_alert_policy" "policy" {
   display_name          = each.value.displayName
   combiner              = each.value.combiner
   enabled               = try(each.value.enabled, true)
+  severity              = try(each.value.severity, null)
   user_labels           = try(each.value.userLabels, null)
   notification_channels = local.notification_channels
 

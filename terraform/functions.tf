@@ -74,7 +74,8 @@ resource "google_cloudfunctions2_function" "function" {
 }
 
 # A function's further triggers (Ingest on pipeline-trigger, Quantize on the
-# models bucket): Eventarc triggers on the function's Cloud Run service.
+# models bucket): Eventarc triggers on the function's Cloud Run service, which
+# has the function's name.
 # Eventarc retries their failed deliveries with backoff.
 resource "google_eventarc_trigger" "extra" {
   for_each        = local.extra_triggers
@@ -106,7 +107,7 @@ resource "google_eventarc_trigger" "extra" {
 
   destination {
     cloud_run_service {
-      service = google_cloudfunctions2_function.function[each.value.key].service_config[0].service
+      service = google_cloudfunctions2_function.function[each.value.key].name
       region  = var.region
     }
   }

@@ -30,7 +30,8 @@ resource "google_project_iam_member" "identity" {
 }
 
 # Each function's account is also the identity of its Eventarc triggers: it
-# receives the events and invokes the function's Cloud Run service.
+# receives the events and invokes the function's Cloud Run service (a 2nd
+# generation function runs as the Cloud Run service of the same name).
 resource "google_project_iam_member" "event_receiver" {
   for_each = local.functions
   project  = var.project
@@ -42,7 +43,7 @@ resource "google_cloud_run_v2_service_iam_member" "function_invoker" {
   for_each = local.functions
   project  = var.project
   location = var.region
-  name     = google_cloudfunctions2_function.function[each.key].service_config[0].service
+  name     = google_cloudfunctions2_function.function[each.key].name
   role     = "roles/run.invoker"
   member   = google_service_account.identity[each.key].member
 }

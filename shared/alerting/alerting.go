@@ -23,10 +23,10 @@ const (
 )
 
 // Values of the method label of MetricDriftStatistic that have an alert
-// threshold.
+// threshold: the names of shared/drift's Method constants.
 const (
 	MethodPSI           = "psi"
-	MethodJensenShannon = "jensen_shannon"
+	MethodJensenShannon = "jensenshannon"
 	MethodWasserstein   = "wasserstein"
 	MethodLInf          = "linf"
 )

@@ -69,6 +69,13 @@ func TestPolicies(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("conditions (-want +got):\n%s", diff)
 	}
+	var severities []string
+	for _, p := range ps {
+		severities = append(severities, p.GetSeverity().String())
+	}
+	if diff := cmp.Diff([]string{"ERROR", "WARNING"}, severities); diff != "" {
+		t.Errorf("severities (-want +got):\n%s", diff)
+	}
 }
 
 func TestDashboard(t *testing.T) {

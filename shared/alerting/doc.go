@@ -22,7 +22,7 @@
 // the count since its previous point, latency in milliseconds).
 //
 // Thresholds (feature drift, per method label): psi 0.2 (the usual rule),
-// jensen_shannon 0.1 and wasserstein 0.1 (normalized by the reference
+// jensenshannon 0.1 and wasserstein 0.1 (normalized by the reference
 // standard deviation; Evidently's defaults), linf 0.3 (Vertex AI Model
 // Monitoring's default). Dataset drift: dataset_share above 0.5 (Evidently's
 // DataDriftPreset default).
