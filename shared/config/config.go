@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -119,4 +121,77 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, fmt.Errorf("config: MEGA_TRAIN_BACKEND=%q: want local or kubeflow", c.TrainBackend)
 	}
 	return c, nil
+}
+
+// Training configures the training chain (train, distill, quantize, deploy).
+// Each field is read from the variable named in its comment.
+type Training struct {
+	TeacherHidden []int   // MEGA_TEACHER_HIDDEN, comma-separated [64,32]
+	StudentHidden []int   // MEGA_STUDENT_HIDDEN [16]
+	Epochs        int     // MEGA_EPOCHS, most epochs per training [200]
+	Seed          uint64  // MEGA_SEED [1]
+	Temperature   float64 // MEGA_DISTILL_TEMPERATURE [4]
+	Alpha         float64 // MEGA_DISTILL_ALPHA [0.7]
+	Sparsity      float64 // MEGA_SPARSITY, pruning target [0.5]
+	GateBound     float64 // MEGA_GATE_BOUND, largest accepted metric drop int8 vs float student [0.01 = 1 point]
+	ModelIO       string  // MEGA_MODEL_IO, float or int8 model inputs and outputs [float]
+}
+
+// TrainingFromEnv reads the training configuration.
+func TrainingFromEnv() (Training, error) { return trainingFromLookup(os.LookupEnv) }
+
+func trainingFromLookup(lookup func(string) (string, bool)) (Training, error) {
+	t := Training{TeacherHidden: []int{64, 32}, StudentHidden: []int{16}, Epochs: 200, Seed: 1,
+		Temperature: 4, Alpha: 0.7, Sparsity: 0.5, GateBound: 0.01, ModelIO: "float"}
+	var errs []error
+	ints := func(k string, dst *[]int) {
+		v, ok := lookup(k)
+		if !ok || strings.TrimSpace(v) == "" {
+			return
+		}
+		var out []int
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 || n > 4096 {
+				errs = append(errs, fmt.Errorf("%s=%q: want comma-separated layer sizes in 1..4096", k, v))
+				return
+			}
+			out = append(out, n)
+		}
+		*dst = out
+	}
+	num := func(k string, dst *float64, lo, hi float64) {
+		v, ok := lookup(k)
+		if !ok || strings.TrimSpace(v) == "" {
+			return
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || f < lo || f > hi {
+			errs = append(errs, fmt.Errorf("%s=%q: want a number in [%v, %v]", k, v, lo, hi))
+			return
+		}
+		*dst = f
+	}
+	ints("MEGA_TEACHER_HIDDEN", &t.TeacherHidden)
+	ints("MEGA_STUDENT_HIDDEN", &t.StudentHidden)
+	epochs := float64(t.Epochs)
+	num("MEGA_EPOCHS", &epochs, 1, 100000)
+	t.Epochs = int(epochs)
+	seed := float64(t.Seed)
+	num("MEGA_SEED", &seed, 0, 1<<53)
+	t.Seed = uint64(seed)
+	num("MEGA_DISTILL_TEMPERATURE", &t.Temperature, 0.01, 1000)
+	num("MEGA_DISTILL_ALPHA", &t.Alpha, 0.000001, 1)
+	num("MEGA_SPARSITY", &t.Sparsity, 0, 0.99)
+	num("MEGA_GATE_BOUND", &t.GateBound, 0, 1)
+	if v, ok := lookup("MEGA_MODEL_IO"); ok && v != "" {
+		if v != "float" && v != "int8" {
+			errs = append(errs, fmt.Errorf("MEGA_MODEL_IO=%q: want float or int8", v))
+		}
+		t.ModelIO = v
+	}
+	if err := errors.Join(errs...); err != nil {
+		return Training{}, fmt.Errorf("config: %w", err)
+	}
+	return t, nil
 }
