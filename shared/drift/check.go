@@ -331,11 +331,12 @@ func (fr FeatureResult) decide(st Stats, policy Policy) FeatureResult {
 		}
 	}
 	// A method that does not apply to the kind falls back to Jensen-Shannon,
-	// which both kinds have.
+	// which both kinds have; KS without a p-value to Wasserstein.
 	switch {
+	case m == KS && st.KSPValue == nil:
+		m = WassersteinM // the exact p-value is out of reach
 	case fr.Kind == Numeric && (m == ChiSquareTest || m == LInf),
-		fr.Kind == Categorical && (m == KS || m == WassersteinM || m == PSIM),
-		m == KS && st.KSPValue == nil:
+		fr.Kind == Categorical && (m == KS || m == WassersteinM || m == PSIM):
 		m = JensenShanon
 	}
 	fr.Method = m
@@ -490,17 +491,9 @@ func numericProfileStats(p *Profile, c *Column) (Stats, error) {
 	}
 	st.Labels = binLabels(n.Edges)
 
-	nr, nc := float64(p.Count), float64(c.Count)
-	var cr, cw int64
-	var d, bound float64
-	for i := range c.Bins {
-		cr += n.FineHist[i]
-		cw += c.Bins[i]
-		d = math.Max(d, math.Abs(float64(cr)/nr-float64(cw)/nc))
-		bound = math.Max(bound, math.Max(float64(n.FineHist[i])/nr, float64(c.Bins[i])/nc))
-	}
+	d, upper := ksFromBins(n.FineEdges, n.FineHist, n.FineSum, c.Bins, c.Sums)
 	ks := ksExact(p.Count, c.Count, d)
-	st.KS, st.KSPValue, st.KSBound = ks.Statistic, pvalue(ks.PValue), bound
+	st.KS, st.KSPValue, st.KSBound = ks.Statistic, pvalue(ks.PValue), upper-d
 
 	ra, ea := atoms(n.FineEdges, n.FineHist, n.FineSum, n.Min, n.Max)
 	wa, ew := atoms(n.FineEdges, c.Bins, c.Sums, c.Min, c.Max)
@@ -509,6 +502,37 @@ func numericProfileStats(p *Profile, c *Column) (Stats, error) {
 	st.WassersteinNorm = w / scale
 	st.WassersteinBound = (ea + ew) / scale
 	return st, nil
+}
+
+// ksFromBins returns the KS statistic at the bin edges, d, and an upper
+// bound of the true statistic. Inside bin j, each empirical CDF rises from its
+// value at the left edge by at most the bin's interior mass, which is zero
+// when the bin's values all sit on its right edge (their mean equals the
+// edge, as for discrete features whose values are the edges) and the bin's
+// whole share otherwise; so |F1-F2| inside the bin is at most
+// max(|d_left + q1|, |d_left - q2|).
+func ksFromBins(edges []float64, h1 []int64, s1 []float64, h2 []int64, s2 []float64) (d, upper float64) {
+	var n1, n2 float64
+	for i := range h1 {
+		n1 += float64(h1[i])
+		n2 += float64(h2[i])
+	}
+	interior := func(k int64, sum float64, i int) float64 {
+		if k == 0 || (i < len(edges) && sum/float64(k) == edges[i]) {
+			return 0
+		}
+		return float64(k)
+	}
+	var c1, c2 int64
+	for i := range h1 {
+		left := float64(c1)/n1 - float64(c2)/n2
+		q1, q2 := interior(h1[i], s1[i], i)/n1, interior(h2[i], s2[i], i)/n2
+		upper = math.Max(upper, math.Max(math.Abs(left+q1), math.Abs(left-q2)))
+		c1 += h1[i]
+		c2 += h2[i]
+		d = math.Max(d, math.Abs(float64(c1)/n1-float64(c2)/n2))
+	}
+	return d, math.Max(upper, d)
 }
 
 type atom struct{ x, p float64 }

@@ -25,7 +25,7 @@ type KSResult struct {
 // KSExactLimit bounds the work of the exact KS p-value: about
 // max(n1,n2) * (2*D*min(n1,n2)+2) steps for unequal sizes. Above it the
 // p-value is NaN (unknown); verdicts on such large samples use distances.
-const KSExactLimit = 2e8
+const KSExactLimit = 5e7
 
 // KS2Samp is scipy.stats.ks_2samp(a, b, method="exact") on sorted samples:
 // the statistic from the empirical CDFs at every observed value, and the
