@@ -219,8 +219,6 @@ func (m *Model) Sparsity() float64 {
 	return float64(zero) / float64(total)
 }
 
-// MarshalJSON and UnmarshalJSON are the default encodings; Load validates.
-
 // Load decodes a model written with json.Marshal and validates it.
 func Load(data []byte) (*Model, error) {
 	var m Model
