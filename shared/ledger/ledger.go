@@ -62,7 +62,9 @@ func New(c *firestore.Client, lease time.Duration) *Ledger {
 	return &Ledger{c: c, lease: lease, now: time.Now}
 }
 
-func (l *Ledger) doc(key string) *firestore.DocumentRef { return l.c.Collection(config.CollLedger).Doc(key) }
+func (l *Ledger) doc(key string) *firestore.DocumentRef {
+	return l.c.Collection(config.CollLedger).Doc(key)
+}
 
 // Claim checks key and, unless the work is done or busy, claims it. It returns
 // done=true when the work was already completed.
