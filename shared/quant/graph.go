@@ -251,7 +251,7 @@ func (g *graph) assign(ranges map[int]Range) (map[int]params, error) {
 			s, zp := ActivationParams(gr.r)
 			out[t] = params{s, zp}
 		default:
-			return nil, fmt.Errorf("tensor %d %q: %w", t, g.sg.Tensors[t].Name, ErrNoRange)
+			return nil, fmt.Errorf("tensor %d %q: %w (give calibration rows, or store min/max in the model)", t, g.sg.Tensors[t].Name, ErrNoRange)
 		}
 	}
 	return out, nil

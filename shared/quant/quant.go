@@ -224,10 +224,16 @@ func storedRanges(m *tflite.Model, g *graph) (map[int]Range, error) {
 	sg := &m.Subgraphs[0]
 	for _, t := range g.activations {
 		q := sg.Tensors[t].Quantization
-		if q == nil || len(q.Min) != 1 || len(q.Max) != 1 {
-			return nil, fmt.Errorf("tensor %d %q: %w (no calibration rows given and no min/max in the model)", t, sg.Tensors[t].Name, ErrNoRange)
+		if q == nil || len(q.Min) == 0 || len(q.Min) != len(q.Max) {
+			continue // tensors tied to another, or fixed (softmax), need none; assign reports the rest
 		}
-		ranges[t] = Range{Min: q.Min[0], Max: q.Max[0]}
+		// Per-channel min/max (as some converter test models carry) give the
+		// tensor's overall range.
+		r := Range{Min: slices.Min(q.Min), Max: slices.Max(q.Max)}
+		if math.IsNaN(float64(r.Min)) || math.IsNaN(float64(r.Max)) || math.IsInf(float64(r.Min), 0) || math.IsInf(float64(r.Max), 0) {
+			return nil, fmt.Errorf("tensor %d %q: %w: stored min/max %v..%v", t, sg.Tensors[t].Name, ErrNoRange, r.Min, r.Max)
+		}
+		ranges[t] = r
 	}
 	return ranges, nil
 }
