@@ -185,6 +185,10 @@ type convState struct {
 	acc     []int32
 	row     []int8  // one im2col row
 	dwAcc   []int32 // depthwise accumulators for one output pixel
+	// Depthwise: the input copied into an image padded with zp_in, so every
+	// tap is in bounds and zp_in folds into biasEff.
+	padded     []int8
+	padH, padW int
 }
 
 func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) *convState {
@@ -193,14 +197,44 @@ func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) 
 		st.biasEff = p.g.biasEff(bias, inZP)
 		st.acc = make([]int32, p.g.nb*8)
 		st.row = make([]int8, p.g.k)
-	} else {
-		st.dwAcc = make([]int32, s.OutC)
-		st.biasEff = make([]int32, s.OutC)
+		return st
+	}
+	st.dwAcc = make([]int32, s.OutC)
+	st.biasEff = make([]int32, s.OutC)
+	for c := range st.biasEff {
 		if bias != nil {
-			copy(st.biasEff, bias)
+			st.biasEff[c] = bias[c]
 		}
+		st.biasEff[c] -= inZP * p.dwSum[c]
+	}
+	st.padH = max((s.OutH-1)*s.StrideH+(s.KH-1)*s.DilH+1, 0)
+	st.padW = max((s.OutW-1)*s.StrideW+(s.KW-1)*s.DilW+1, 0)
+	// 16 spare bytes let vector kernels load 16 at the last pixel.
+	st.padded = make([]int8, s.Batch*st.padH*st.padW*s.InC+16)
+	for i := range st.padded {
+		st.padded[i] = int8(inZP)
 	}
 	return st
+}
+
+// padInput copies x into st.padded (whose border already holds zp_in).
+func (st *convState) padInput(s kernels.ConvShape, x []int8) {
+	ic := s.InC
+	for b := 0; b < s.Batch; b++ {
+		for iy := 0; iy < s.InH; iy++ {
+			py := iy + s.PadTop
+			if py >= st.padH {
+				break
+			}
+			n := min(s.InW, st.padW-s.PadLeft) * ic
+			if n <= 0 {
+				continue
+			}
+			dst := ((b*st.padH+py)*st.padW + s.PadLeft) * ic
+			src := (b*s.InH + iy) * s.InW * ic
+			copy(st.padded[dst:dst+n], x[src:src+n])
+		}
+	}
 }
 
 // pointwise reports whether the convolution is a plain 1x1 GEMM over pixels.
@@ -251,6 +285,16 @@ func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP 
 }
 
 func depthwiseInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP int32, rq *kernels.Requant, out []int8) {
+	st.padInput(s, x)
+	if s.DepthMultiplier == 1 || s.InC == 1 {
+		depthwisePadded(p, st, s, rq, out)
+		return
+	}
+	depthwisePaddedGo(p, st, s, rq, out)
+}
+
+// depthwisePaddedGo runs DEPTHWISE_CONV_2D over the padded image (plain Go).
+func depthwisePaddedGo(p *packedConv, st *convState, s kernels.ConvShape, rq *kernels.Requant, out []int8) {
 	oc, ic, m := s.OutC, s.InC, s.DepthMultiplier
 	acc := st.dwAcc[:oc]
 	for b := 0; b < s.Batch; b++ {
@@ -258,22 +302,18 @@ func depthwiseInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, 
 			for ox := 0; ox < s.OutW; ox++ {
 				copy(acc, st.biasEff)
 				for ky := 0; ky < s.KH; ky++ {
-					iy := oy*s.StrideH - s.PadTop + ky*s.DilH
-					if iy < 0 || iy >= s.InH {
-						continue
-					}
+					py := oy*s.StrideH + ky*s.DilH
 					for kx := 0; kx < s.KW; kx++ {
-						ix := ox*s.StrideW - s.PadLeft + kx*s.DilW
-						if ix < 0 || ix >= s.InW {
-							continue
-						}
-						xp := x[((b*s.InH+iy)*s.InW+ix)*ic:][:ic]
+						px := ox*s.StrideW + kx*s.DilW
+						xp := st.padded[((b*st.padH+py)*st.padW+px)*ic:][:ic]
 						wp := p.dw[(ky*s.KW+kx)*oc:][:oc]
 						if m == 1 {
-							dwTap(acc, wp, xp, inZP)
+							for c := range acc {
+								acc[c] += wp[c] * int32(xp[c])
+							}
 						} else {
 							for c := range acc {
-								acc[c] += wp[c] * (int32(xp[c/m]) - inZP)
+								acc[c] += wp[c] * int32(xp[c/m])
 							}
 						}
 					}
@@ -285,13 +325,6 @@ func depthwiseInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, 
 	}
 }
 
-// dwTap accumulates one depthwise tap: acc[c] += w[c]*(x[c]-zp).
-func dwTapGo(acc, w []int32, x []int8, zp int32) {
-	w = w[:len(acc)]
-	x = x[:len(acc)]
-	for c := range acc {
-		acc[c] += w[c] * (int32(x[c]) - zp)
-	}
-}
-
-var dwTap = dwTapGo
+// depthwisePadded is the depthwise kernel in use for DepthMultiplier 1 or a
+// single input channel.
+var depthwisePadded = depthwisePaddedGo

@@ -4,6 +4,8 @@ package infer
 
 import (
 	"simd/archsimd"
+
+	"github.com/megapipe/mega/shared/infer/kernels"
 )
 
 // simdKernels reports whether the vector kernels are in use.
@@ -12,7 +14,7 @@ var simdKernels = archsimd.X86.AVX2()
 func init() {
 	if simdKernels {
 		dotRow = dotRowSIMD
-		dwTap = dwTapSIMD
+		depthwisePadded = depthwisePaddedSIMD
 	}
 }
 
@@ -76,23 +78,106 @@ func dotRowSIMD(p *packedGEMM, row []int8, biasEff, acc []int32) {
 	}
 }
 
-// dwTapSIMD is dwTapGo with AVX2, 8 channels at a time.
-func dwTapSIMD(acc, w []int32, x []int8, zp int32) {
-	n := len(acc)
-	w = w[:n]
-	x = x[:n]
-	zv := archsimd.BroadcastInt32x8(zp)
-	c := 0
-	for ; c+16 <= n; c += 16 {
-		xv := archsimd.LoadInt8x16Slice(x[c:])
-		lo := xv.ExtendLo8ToInt32().Sub(zv)
-		hi := xv.ExtendToInt16().GetHi().ExtendToInt32().Sub(zv)
-		a := archsimd.LoadInt32x8Slice(acc[c:]).Add(lo.Mul(archsimd.LoadInt32x8Slice(w[c:])))
-		a.StoreSlice(acc[c:])
-		a = archsimd.LoadInt32x8Slice(acc[c+8:]).Add(hi.Mul(archsimd.LoadInt32x8Slice(w[c+8:])))
-		a.StoreSlice(acc[c+8:])
+// depthwisePaddedSIMD is depthwisePaddedGo with AVX2 for DepthMultiplier 1
+// (8 channels per vector) or one input channel (the input broadcast), with
+// accumulators in registers across taps and vector requantization.
+func depthwisePaddedSIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kernels.Requant, out []int8) {
+	oc, ic := s.OutC, s.InC
+	taps := s.KH * s.KW
+	acc := st.dwAcc[:oc]
+	vr := newVecRequant(rq)
+	for b := 0; b < s.Batch; b++ {
+		for oy := 0; oy < s.OutH; oy++ {
+			for ox := 0; ox < s.OutW; ox++ {
+				o := ((b*s.OutH+oy)*s.OutW + ox) * oc
+				base := (b*st.padH+oy*s.StrideH)*st.padW + ox*s.StrideW
+				c := 0
+				for ; c+8 <= oc; c += 8 {
+					a := archsimd.LoadInt32x8Slice(st.biasEff[c:])
+					for t := 0; t < taps; t++ {
+						ky, kx := t/s.KW, t%s.KW
+						pix := base + ky*s.DilH*st.padW + kx*s.DilW
+						var xv archsimd.Int32x8
+						if ic == 1 {
+							xv = archsimd.BroadcastInt32x8(int32(st.padded[pix]))
+						} else {
+							xv = archsimd.LoadInt8x16Slice(st.padded[pix*ic+c:]).ExtendLo8ToInt32()
+						}
+						a = a.Add(xv.Mul(archsimd.LoadInt32x8Slice(p.dw[t*oc+c:])))
+					}
+					if vr.ok {
+						vr.store8(a, c, out[o+c:o+c+8])
+					} else {
+						a.StoreSlice(acc[c:])
+					}
+				}
+				for cc := c; cc < oc; cc++ {
+					v := st.biasEff[cc]
+					for t := 0; t < taps; t++ {
+						ky, kx := t/s.KW, t%s.KW
+						pix := base + ky*s.DilH*st.padW + kx*s.DilW
+						xi := pix*ic + cc
+						if ic == 1 {
+							xi = pix
+						}
+						v += p.dw[t*oc+cc] * int32(st.padded[xi])
+					}
+					acc[cc] = v
+				}
+				if vr.ok {
+					requantRange(rq, acc, out[o:o+oc], c, oc)
+				} else {
+					requantRow(rq, acc, out[o:o+oc])
+				}
+			}
+		}
 	}
-	for ; c < n; c++ {
-		acc[c] += w[c] * (int32(x[c]) - zp)
+}
+
+// vecRequant is an XNNPACK-mode requantization in vector registers.
+type vecRequant struct {
+	ok      bool
+	perChan bool
+	scale   []float32
+	scale1  archsimd.Float32x8
+	lo, hi  archsimd.Float32x8
+	zp      archsimd.Int32x8
+}
+
+func newVecRequant(rq *kernels.Requant) vecRequant {
+	if rq.Mode != kernels.XNNPack {
+		return vecRequant{}
 	}
+	v := vecRequant{ok: true, perChan: len(rq.Scale) > 1, scale: rq.Scale,
+		lo: archsimd.BroadcastFloat32x8(float32(rq.Min - rq.ZP)), hi: archsimd.BroadcastFloat32x8(float32(rq.Max - rq.ZP)),
+		zp: archsimd.BroadcastInt32x8(rq.ZP)}
+	v.scale1 = archsimd.BroadcastFloat32x8(rq.Scale[0])
+	return v
+}
+
+// store8 requantizes 8 accumulators of channels c..c+7 into out[:8].
+func (v *vecRequant) store8(a archsimd.Int32x8, c int, out []int8) {
+	sc := v.scale1
+	if v.perChan {
+		sc = archsimd.LoadFloat32x8Slice(v.scale[c:])
+	}
+	f := a.ConvertToFloat32().Mul(sc).Max(v.lo).Min(v.hi).RoundToEven()
+	q := f.ConvertToInt32().Add(v.zp)
+	var tmp [16]int8
+	q.TruncateToInt8().Store(&tmp)
+	copy(out[:8], tmp[:8])
+}
+
+// requantRange requantizes acc[from:to] into out[from:to].
+func requantRange(rq *kernels.Requant, acc []int32, out []int8, from, to int) {
+	if from >= to {
+		return
+	}
+	sub := *rq
+	if len(rq.Scale) > 1 {
+		sub.Scale = rq.Scale[from:to]
+		sub.Mult = rq.Mult[from:to]
+		sub.Shift = rq.Shift[from:to]
+	}
+	requantRow(&sub, acc[from:to], out[from:to])
 }

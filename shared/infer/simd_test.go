@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/megapipe/mega/shared/infer/kernels"
 )
 
 // TestRowKernelsAgree checks that the kernels in use (vector kernels when
@@ -53,16 +54,55 @@ func TestRowKernelsAgree(t *testing.T) {
 				t.Fatalf("dotRowGo %dx%d [%d] = %d, want %d", n, k, o, want[o], s)
 			}
 		}
-		acc1 := make([]int32, k)
-		acc2 := make([]int32, k)
-		w32 := make([]int32, k)
-		for i := range w32 {
-			w32[i] = int32(w[i])
+	}
+}
+
+// TestDepthwiseKernelsAgree compares the depthwise kernel in use with the
+// reference loops of package kernels on random shapes (channel tails,
+// single input channel with multiplier 8, strides, dilation, padding) in both
+// requantization modes.
+func TestDepthwiseKernelsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 60; i++ {
+		ic := 1 + r.IntN(20)
+		m := 1
+		if i%3 == 0 {
+			ic, m = 1, 1+r.IntN(10)
 		}
-		dwTapGo(acc1, w32, row, -5)
-		dwTap(acc2, w32, row, -5)
-		if diff := cmp.Diff(acc1, acc2); diff != "" {
-			t.Errorf("dwTap %d (-go +in use):\n%s", k, diff)
+		s := kernels.ConvShape{Batch: 1 + r.IntN(2), InH: 1 + r.IntN(9), InW: 1 + r.IntN(9), InC: ic,
+			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2),
+			DilH: 1 + r.IntN(2), DilW: 1 + r.IntN(2), DepthMultiplier: m}
+		s.OutC = ic * m
+		pad := kernels.Padding(r.IntN(2))
+		s.OutH, s.PadTop = kernels.OutSize(pad, s.InH, s.KH, s.StrideH, s.DilH)
+		s.OutW, s.PadLeft = kernels.OutSize(pad, s.InW, s.KW, s.StrideW, s.DilW)
+		x := make([]int8, s.Batch*s.InH*s.InW*s.InC)
+		w := make([]int8, s.KH*s.KW*s.OutC)
+		bias := make([]int32, s.OutC)
+		for j := range x {
+			x[j] = int8(r.IntN(256) - 128)
+		}
+		for j := range w {
+			w[j] = int8(r.IntN(255) - 127)
+		}
+		for j := range bias {
+			bias[j] = int32(r.IntN(20000) - 10000)
+		}
+		scales := make([]float32, s.OutC)
+		for j := range scales {
+			scales[j] = 0.001 + r.Float32()*0.01
+		}
+		zp := int32(r.IntN(256) - 128)
+		for _, mode := range []Requant{XNNPack, Reference} {
+			rq := kernels.NewRequant(mode, 0.02, scales, 0.05, int32(r.IntN(20)-10), -128, 127, false)
+			want := make([]int8, s.Batch*s.OutH*s.OutW*s.OutC)
+			kernels.DepthwiseConv2DInt8(s, x, zp, w, bias, rq, want)
+			p := packConv(true, w, s)
+			got := make([]int8, len(want))
+			depthwiseInt8(p, newConvState(p, s, bias, zp), s, x, zp, rq, got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("case %d %+v %v (-reference +in use):\n%s", i, s, mode, diff)
+			}
 		}
 	}
 }
