@@ -1,0 +1,78 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/megapipe/mega/shared/dataset"
+)
+
+// CollDatasets is the Firestore collection of dataset schemas: one document
+// per dataset name, holding the schema JSON. (It belongs beside the other
+// collection names in shared/config.)
+const CollDatasets = "datasets"
+
+// schemaDoc is a dataset's stored schema.
+type schemaDoc struct {
+	Dataset string    `firestore:"dataset"`
+	Schema  string    `firestore:"schema"` // the schema JSON (dataset.ParseSchema)
+	Source  string    `firestore:"source"` // the drop it was inferred from
+	Created time.Time `firestore:"created"`
+}
+
+type storedSchema struct {
+	Schema *dataset.Schema
+	Source string
+}
+
+type schemaStore struct{ c *firestore.Client }
+
+func newSchemaStore(c *firestore.Client) schemaStore { return schemaStore{c: c} }
+
+// get returns the dataset's schema, nil if it has none yet.
+func (s schemaStore) get(ctx context.Context, name string) (*storedSchema, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	snap, err := s.c.Collection(CollDatasets).Doc(name).Get(ctx)
+	if status.Code(err) == codes.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read schema of %s: %w", name, err)
+	}
+	var d schemaDoc
+	if err := snap.DataTo(&d); err != nil {
+		return nil, fmt.Errorf("read schema of %s: %w", name, err)
+	}
+	sc, err := dataset.ParseSchema([]byte(d.Schema))
+	if err != nil {
+		// A stored schema that does not parse is a broken dataset, not a
+		// passing outage: fail the run with the reason.
+		return nil, permanentf("stored schema of dataset %s: %v", name, err)
+	}
+	return &storedSchema{Schema: sc, Source: d.Source}, nil
+}
+
+// create stores the first schema of a dataset. When another drop stored one
+// first, the error is transient: the retry validates against that schema.
+func (s schemaStore) create(ctx context.Context, name string, sc *dataset.Schema, source string) error {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	js, err := sc.MarshalIndent()
+	if err != nil {
+		return fmt.Errorf("store schema of %s: %w", name, err)
+	}
+	_, err = s.c.Collection(CollDatasets).Doc(name).Create(ctx, schemaDoc{Dataset: name, Schema: string(js), Source: source, Created: time.Now().UTC()})
+	if status.Code(err) == codes.AlreadyExists {
+		return fmt.Errorf("store schema of %s: another drop stored one first; retrying validates against it", name)
+	}
+	if err != nil {
+		return fmt.Errorf("store schema of %s: %w", name, err)
+	}
+	return nil
+}
