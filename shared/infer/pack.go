@@ -95,6 +95,19 @@ func dotRowGo(p *packedGEMM, row []int8, biasEff, acc []int32) {
 // build and the CPU allow one (simd_amd64.go).
 var dotRow = dotRowGo
 
+// gemmRowsGo computes out[i,:] = requant(biasEff + W·x[i,:]) for rows
+// consecutive input rows of length p.k (plain Go); acc is scratch.
+func gemmRowsGo(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *kernels.Requant, out []int8) {
+	n, k := p.n, p.k
+	for i := 0; i < rows; i++ {
+		dotRowGo(p, x[i*k:(i+1)*k], biasEff, acc)
+		requantRow(rq, acc, out[i*n:(i+1)*n])
+	}
+}
+
+// gemmRows is the GEMM kernel in use.
+var gemmRows = gemmRowsGo
+
 // requantRow writes out[n] = requant(acc[n]) for n < len(out).
 func requantRow(rq *kernels.Requant, acc []int32, out []int8) {
 	if rq.Mode == kernels.XNNPack {
@@ -152,11 +165,7 @@ func fcInt8(p *packedFC, st *fcState, batch int, x []int8, inZP int32, bias []in
 		kernels.FullyConnectedInt8(batch, p.g.k, p.g.n, x, inZP, p.ref, p.wZP, bias, rq, out)
 		return
 	}
-	n, k := p.g.n, p.g.k
-	for b := 0; b < batch; b++ {
-		dotRow(p.g, x[b*k:(b+1)*k], st.biasEff, st.acc)
-		requantRow(rq, st.acc, out[b*n:(b+1)*n])
-	}
+	gemmRows(p.g, x, batch, st.biasEff, st.acc, rq, out)
 }
 
 // packedConv holds CONV_2D / DEPTHWISE_CONV_2D filters packed for the fast
@@ -246,12 +255,7 @@ func pointwise(s kernels.ConvShape) bool {
 func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP int32, rq *kernels.Requant, out []int8) {
 	oc := s.OutC
 	if pointwise(s) {
-		ic := s.InC
-		m := s.Batch * s.InH * s.InW
-		for i := 0; i < m; i++ {
-			dotRow(p.g, x[i*ic:(i+1)*ic], st.biasEff, st.acc)
-			requantRow(rq, st.acc, out[i*oc:(i+1)*oc])
-		}
+		gemmRows(p.g, x, s.Batch*s.InH*s.InW, st.biasEff, st.acc, rq, out)
 		return
 	}
 	row := st.row
@@ -277,8 +281,7 @@ func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP 
 					}
 				}
 				o := ((b*s.OutH+oy)*s.OutW + ox) * oc
-				dotRow(p.g, row, st.biasEff, st.acc)
-				requantRow(rq, st.acc, out[o:o+oc])
+				gemmRows(p.g, row, 1, st.biasEff, st.acc, rq, out[o:o+oc])
 			}
 		}
 	}

@@ -14,6 +14,7 @@ var simdKernels = archsimd.X86.AVX2()
 func init() {
 	if simdKernels {
 		dotRow = dotRowSIMD
+		gemmRows = gemmRowsSIMD
 		depthwisePadded = depthwisePaddedSIMD
 	}
 }
@@ -180,4 +181,112 @@ func requantRange(rq *kernels.Requant, acc []int32, out []int8, from, to int) {
 		sub.Shift = rq.Shift[from:to]
 	}
 	requantRow(&sub, acc[from:to], out[from:to])
+}
+
+// gemmRowsSIMD is gemmRowsGo with AVX2: two rows at a time share every
+// weight load, four blocks of 8 channels at a time share every broadcast,
+// and XNNPACK-mode requantization happens in registers.
+func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *kernels.Requant, out []int8) {
+	vr := newVecRequant(rq)
+	if !vr.ok {
+		for i := 0; i < rows; i++ {
+			dotRowSIMD(p, x[i*p.k:(i+1)*p.k], biasEff, acc)
+			requantRow(rq, acc, out[i*p.n:(i+1)*p.n])
+		}
+		return
+	}
+	n, k, k2, kEven, nb := p.n, p.k, p.k2, p.k/2, p.nb
+	odd := k%2 == 1
+	full := n / 8 // blocks whose 8 outputs all exist
+	i := 0
+	for ; i+2 <= rows; i += 2 {
+		r0 := x[i*k : (i+1)*k]
+		r1 := x[(i+1)*k : (i+2)*k]
+		o0 := out[i*n : (i+1)*n]
+		o1 := out[(i+1)*n : (i+2)*n]
+		b := 0
+		for ; b+4 <= full; b += 4 {
+			w0 := p.w[b*k2*16 : (b+1)*k2*16]
+			w1 := p.w[(b+1)*k2*16 : (b+2)*k2*16]
+			w2 := p.w[(b+2)*k2*16 : (b+3)*k2*16]
+			w3 := p.w[(b+3)*k2*16 : (b+4)*k2*16]
+			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
+			a1 := archsimd.LoadInt32x8Slice(biasEff[b*8+8:])
+			a2 := archsimd.LoadInt32x8Slice(biasEff[b*8+16:])
+			a3 := archsimd.LoadInt32x8Slice(biasEff[b*8+24:])
+			c0, c1, c2, c3 := a0, a1, a2, a3
+			for q := 0; q < kEven; q++ {
+				xa := archsimd.BroadcastInt32x8(pairAt(r0, 2*q)).AsInt16x16()
+				xb := archsimd.BroadcastInt32x8(pairAt(r1, 2*q)).AsInt16x16()
+				o := q * 16
+				v0 := archsimd.LoadInt16x16Slice(w0[o:])
+				v1 := archsimd.LoadInt16x16Slice(w1[o:])
+				v2 := archsimd.LoadInt16x16Slice(w2[o:])
+				v3 := archsimd.LoadInt16x16Slice(w3[o:])
+				a0 = a0.Add(v0.DotProductPairs(xa))
+				a1 = a1.Add(v1.DotProductPairs(xa))
+				a2 = a2.Add(v2.DotProductPairs(xa))
+				a3 = a3.Add(v3.DotProductPairs(xa))
+				c0 = c0.Add(v0.DotProductPairs(xb))
+				c1 = c1.Add(v1.DotProductPairs(xb))
+				c2 = c2.Add(v2.DotProductPairs(xb))
+				c3 = c3.Add(v3.DotProductPairs(xb))
+			}
+			if odd {
+				xa := archsimd.BroadcastInt32x8(int32(uint16(int16(r0[k-1])))).AsInt16x16()
+				xb := archsimd.BroadcastInt32x8(int32(uint16(int16(r1[k-1])))).AsInt16x16()
+				o := kEven * 16
+				v0 := archsimd.LoadInt16x16Slice(w0[o:])
+				v1 := archsimd.LoadInt16x16Slice(w1[o:])
+				v2 := archsimd.LoadInt16x16Slice(w2[o:])
+				v3 := archsimd.LoadInt16x16Slice(w3[o:])
+				a0 = a0.Add(v0.DotProductPairs(xa))
+				a1 = a1.Add(v1.DotProductPairs(xa))
+				a2 = a2.Add(v2.DotProductPairs(xa))
+				a3 = a3.Add(v3.DotProductPairs(xa))
+				c0 = c0.Add(v0.DotProductPairs(xb))
+				c1 = c1.Add(v1.DotProductPairs(xb))
+				c2 = c2.Add(v2.DotProductPairs(xb))
+				c3 = c3.Add(v3.DotProductPairs(xb))
+			}
+			c := b * 8
+			vr.store8(a0, c, o0[c:c+8])
+			vr.store8(a1, c+8, o0[c+8:c+16])
+			vr.store8(a2, c+16, o0[c+16:c+24])
+			vr.store8(a3, c+24, o0[c+24:c+32])
+			vr.store8(c0, c, o1[c:c+8])
+			vr.store8(c1, c+8, o1[c+8:c+16])
+			vr.store8(c2, c+16, o1[c+16:c+24])
+			vr.store8(c3, c+24, o1[c+24:c+32])
+		}
+		for ; b < nb; b++ {
+			w0 := p.w[b*k2*16 : (b+1)*k2*16]
+			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
+			c0 := a0
+			for q := 0; q < kEven; q++ {
+				v0 := archsimd.LoadInt16x16Slice(w0[q*16:])
+				a0 = a0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(pairAt(r0, 2*q)).AsInt16x16()))
+				c0 = c0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(pairAt(r1, 2*q)).AsInt16x16()))
+			}
+			if odd {
+				v0 := archsimd.LoadInt16x16Slice(w0[kEven*16:])
+				a0 = a0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(int32(uint16(int16(r0[k-1])))).AsInt16x16()))
+				c0 = c0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(int32(uint16(int16(r1[k-1])))).AsInt16x16()))
+			}
+			c := b * 8
+			if c+8 <= n {
+				vr.store8(a0, c, o0[c:c+8])
+				vr.store8(c0, c, o1[c:c+8])
+			} else {
+				a0.StoreSlice(acc[c:])
+				requantRange(rq, acc, o0, c, n)
+				c0.StoreSlice(acc[c:])
+				requantRange(rq, acc, o1, c, n)
+			}
+		}
+	}
+	for ; i < rows; i++ {
+		dotRowSIMD(p, x[i*k:(i+1)*k], biasEff, acc)
+		requantRow(rq, acc, out[i*n:(i+1)*n])
+	}
 }
