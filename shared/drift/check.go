@@ -72,6 +72,12 @@ func VertexPolicy() Policy {
 	return p
 }
 
+// wantKSPValue tells whether a verdict on n values may use the KS p-value;
+// only then is the exact p-value, which costs O(n1*n2*D), computed.
+func (p Policy) wantKSPValue(n int64) bool {
+	return p.NumericMethod == KS || (p.NumericMethod == "" && n <= p.LargeCount)
+}
+
 func (p Policy) validate() error {
 	if p.MinCount < 0 || p.LargeCount < 0 || !(p.PValue > 0 && p.PValue < 1) || !(p.DriftShare > 0 && p.DriftShare <= 1) ||
 		!(p.WassersteinNorm > 0) || !(p.JensenShannon > 0) || !(p.PSI > 0) || !(p.LInfinity > 0) {
@@ -198,7 +204,7 @@ func profileResult(p *Profile, c *Column, policy Policy) (FeatureResult, error) 
 	var st Stats
 	var err error
 	if p.Kind == Numeric {
-		st, err = numericProfileStats(p, c)
+		st, err = numericProfileStats(p, c, policy.wantKSPValue(c.Count))
 	} else {
 		st, err = categoricalProfileStats(p, c)
 	}
@@ -208,12 +214,57 @@ func profileResult(p *Profile, c *Column, policy Policy) (FeatureResult, error) 
 	return fr.decide(st, policy), nil
 }
 
-// CheckSamples compares two raw samples of rows of the given schema, exactly:
-// the reference profile (bins, std) is built from ref, KS and Wasserstein
-// come from the sorted samples, and categorical statistics from the union of
-// the categories of both samples (unlike profiles, which fold values outside
-// the reference vocabulary into one bucket). It keeps both samples in memory.
+// Sample is raw data by column, in schema order: Num[i] holds the values of
+// numeric feature i, Str[i] those of categorical feature i; Rows is the number
+// of rows, so a column with fewer values has that many missing. NaN and
+// infinite numbers count as missing.
+type Sample struct {
+	Rows int64
+	Num  [][]float64
+	Str  [][]string
+}
+
+// SampleOf turns rows into a Sample.
+func SampleOf(schema []Feature, rows []Row) (Sample, error) {
+	s := Sample{Rows: int64(len(rows)), Num: make([][]float64, len(schema)), Str: make([][]string, len(schema))}
+	for _, row := range rows {
+		if len(row) != len(schema) {
+			return s, fmt.Errorf("sample of rows: %w: %d values for %d features", ErrSchema, len(row), len(schema))
+		}
+		for i, v := range row {
+			if v.missing(schema[i].Kind) {
+				continue
+			}
+			if schema[i].Kind == Numeric {
+				s.Num[i] = append(s.Num[i], v.Num)
+			} else {
+				s.Str[i] = append(s.Str[i], v.Str)
+			}
+		}
+	}
+	return s, nil
+}
+
+// CheckSamples compares two raw samples of rows of the given schema exactly;
+// see CheckSample.
 func CheckSamples(schema []Feature, ref, cur []Row, policy Policy) (*Report, error) {
+	rs, err := SampleOf(schema, ref)
+	if err != nil {
+		return nil, fmt.Errorf("check samples: reference: %w", err)
+	}
+	cs, err := SampleOf(schema, cur)
+	if err != nil {
+		return nil, fmt.Errorf("check samples: current: %w", err)
+	}
+	return CheckSample(schema, rs, cs, policy)
+}
+
+// CheckSample compares two raw samples exactly: the reference profile (bins,
+// std) is built from ref, KS and Wasserstein come from the sorted samples,
+// and categorical statistics from the union of the categories of both
+// samples (unlike profiles, which fold values outside the reference
+// vocabulary into one bucket). Both samples stay in memory.
+func CheckSample(schema []Feature, ref, cur Sample, policy Policy) (*Report, error) {
 	if err := policy.validate(); err != nil {
 		return nil, fmt.Errorf("check samples: %w", err)
 	}
@@ -221,65 +272,57 @@ func CheckSamples(schema []Feature, ref, cur []Row, policy Policy) (*Report, err
 	if err != nil {
 		return nil, fmt.Errorf("check samples: %w", err)
 	}
-	for _, row := range ref {
-		if err := b.Add(row); err != nil {
-			return nil, fmt.Errorf("check samples: reference: %w", err)
+	for _, s := range []Sample{ref, cur} {
+		if len(s.Num) != len(schema) || len(s.Str) != len(schema) {
+			return nil, fmt.Errorf("check samples: %w: sample has %d/%d columns for %d features", ErrSchema, len(s.Num), len(s.Str), len(schema))
 		}
 	}
-	for _, row := range cur {
-		if len(row) != len(schema) {
-			return nil, fmt.Errorf("check samples: current: %w: %d values for %d features", ErrSchema, len(row), len(schema))
-		}
-	}
-	rp, err := b.Build()
-	if err != nil {
-		return nil, fmt.Errorf("check samples: %w", err)
-	}
-	r := &Report{Version: Version, Reference: rp.ID, Path: "samples", Rows: int64(len(cur)), Policy: policy}
+	var r *Report
+	results := make([]FeatureResult, len(schema))
+	var refID Reference
+	refID.Version = Version
 	for i, f := range schema {
-		p := &rp.Features[i]
 		fr := FeatureResult{Feature: f.Name, Kind: f.Kind}
 		var st Stats
+		var p Profile
 		if f.Kind == Numeric {
-			rs, cs := b.cols[i].values, make([]float64, 0, len(cur))
-			for _, row := range cur {
-				if v := row[i]; !v.missing(Numeric) && !math.IsInf(v.Num, 0) {
-					cs = append(cs, v.Num)
-				}
+			rs, cs := sortedFinite(ref.Num[i]), sortedFinite(cur.Num[i])
+			b.cols[i] = colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), values: rs}
+			if p, err = b.cols[i].profile(f, b.opts); err != nil {
+				return nil, fmt.Errorf("check samples: %w", err)
 			}
-			fr.Count, fr.Missing = int64(len(cs)), int64(len(cur)-len(cs))
-			if len(cs) == 0 || len(rs) == 0 {
-				r.Features = append(r.Features, fr.insufficient(policy))
-				continue
+			fr.Count, fr.Missing = int64(len(cs)), cur.Rows-int64(len(cs))
+			if len(cs) > 0 && len(rs) > 0 {
+				st, err = numericSampleStats(rs, cs, &p, policy.wantKSPValue(int64(len(cs))))
 			}
-			rs = slices.Clone(rs)
-			slices.Sort(rs)
-			slices.Sort(cs)
-			st, err = numericSampleStats(rs, cs, p)
 		} else {
-			var rs, cs []string
-			for _, row := range ref {
-				if v := row[i]; !v.missing(Categorical) {
-					rs = append(rs, v.Str)
-				}
+			rs, cs := ref.Str[i], cur.Str[i]
+			c := colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), cats: map[string]int64{}}
+			for _, v := range rs {
+				c.cats[v]++
 			}
-			for _, row := range cur {
-				if v := row[i]; !v.missing(Categorical) {
-					cs = append(cs, v.Str)
-				}
+			if p, err = c.profile(f, b.opts); err != nil {
+				return nil, fmt.Errorf("check samples: %w", err)
 			}
-			fr.Count, fr.Missing = int64(len(cs)), int64(len(cur)-len(cs))
-			if len(cs) == 0 || len(rs) == 0 {
-				r.Features = append(r.Features, fr.insufficient(policy))
-				continue
+			fr.Count, fr.Missing = int64(len(cs)), cur.Rows-int64(len(cs))
+			if len(cs) > 0 && len(rs) > 0 {
+				st, err = categoricalSampleStats(rs, cs)
 			}
-			st, err = categoricalSampleStats(rs, cs)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("check samples: feature %q: %w", f.Name, err)
 		}
-		r.Features = append(r.Features, fr.decide(st, policy))
+		if p.Numeric != nil {
+			p.Numeric.FineEdges, p.Numeric.FineHist, p.Numeric.FineSum = nil, nil, nil // not part of the id
+		}
+		refID.Features = append(refID.Features, p)
+		if fr.Count == 0 || p.Count == 0 {
+			results[i] = fr.insufficient(policy)
+		} else {
+			results[i] = fr.decide(st, policy)
+		}
 	}
+	r = &Report{Version: Version, Reference: refID.hash(), Path: "samples", Rows: cur.Rows, Policy: policy, Features: results}
 	r.summarize()
 	return r, nil
 }
@@ -409,7 +452,7 @@ func pvalue(p float64) *float64 {
 }
 
 // numericSampleStats computes every numeric statistic from sorted samples.
-func numericSampleStats(ref, cur []float64, p *Profile) (Stats, error) {
+func numericSampleStats(ref, cur []float64, p *Profile, wantP bool) (Stats, error) {
 	var st Stats
 	n := p.Numeric
 	rc, cc := floats(n.Hist), floats(histogram(cur, n.Edges))
@@ -422,7 +465,7 @@ func numericSampleStats(ref, cur []float64, p *Profile) (Stats, error) {
 		return st, err
 	}
 	st.WassersteinNorm = w / wassersteinScale(n.Std)
-	ks, err := KS2Samp(ref, cur)
+	ks, err := ks2samp(ref, cur, wantP)
 	if err != nil {
 		return st, err
 	}
@@ -475,7 +518,7 @@ func binLabels(edges []float64) []string {
 // bin sums); by the triangle inequality the error is at most the sum over
 // both samples and bins of share * E|x - bin mean|, bounded for values in
 // [a,b] with mean mu by 2(mu-a)(b-mu)/(b-a) (WassersteinBound).
-func numericProfileStats(p *Profile, c *Column) (Stats, error) {
+func numericProfileStats(p *Profile, c *Column, wantP bool) (Stats, error) {
 	var st Stats
 	n := p.Numeric
 	if len(c.Bins) != len(n.FineHist) {
@@ -492,7 +535,10 @@ func numericProfileStats(p *Profile, c *Column) (Stats, error) {
 	st.Labels = binLabels(n.Edges)
 
 	d, upper := ksFromBins(n.FineEdges, n.FineHist, n.FineSum, c.Bins, c.Sums)
-	ks := ksExact(p.Count, c.Count, d)
+	ks := KSResult{Statistic: d, PValue: math.NaN()}
+	if wantP {
+		ks = ksExact(p.Count, c.Count, d)
+	}
 	st.KS, st.KSPValue, st.KSBound = ks.Statistic, pvalue(ks.PValue), upper-d
 
 	ra, ea := atoms(n.FineEdges, n.FineHist, n.FineSum, n.Min, n.Max)

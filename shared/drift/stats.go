@@ -32,7 +32,9 @@ const KSExactLimit = 5e7
 // exact two-sided p-value by Hodges' lattice-path counting (scipy's
 // _compute_prob_outside_square when n1 == n2, and the Viehmann 1-p recursion
 // of _compute_outer_prob_inside_method otherwise).
-func KS2Samp(a, b []float64) (KSResult, error) {
+func KS2Samp(a, b []float64) (KSResult, error) { return ks2samp(a, b, true) }
+
+func ks2samp(a, b []float64, wantP bool) (KSResult, error) {
 	if len(a) == 0 || len(b) == 0 {
 		return KSResult{}, fmt.Errorf("ks two-sample: %w", ErrEmpty)
 	}
@@ -63,6 +65,9 @@ func KS2Samp(a, b []float64) (KSResult, error) {
 	d := maxS
 	if minS > maxS {
 		d = minS
+	}
+	if !wantP {
+		return KSResult{Statistic: d, PValue: math.NaN()}, nil
 	}
 	return ksExact(int64(n1), int64(n2), d), nil
 }

@@ -124,7 +124,7 @@ func TestGoldenNumeric(t *testing.T) {
 			near(t, "ks p-value", ks.PValue, c.KSPValue)
 
 			// The exact path of a whole check gives the same numbers.
-			st, err := numericSampleStats(ref, cur, p)
+			st, err := numericSampleStats(ref, cur, p, true)
 			if err != nil {
 				t.Fatal(err)
 			}
