@@ -4,3 +4,6 @@ package infer
 
 // simdKernels is false: this build has only the plain-Go kernels.
 const simdKernels = false
+
+// narrowAVX512 is unused without vector kernels.
+var narrowAVX512 = false

@@ -174,14 +174,61 @@ type packedConv struct {
 	g     *packedGEMM // CONV_2D: [OC, KH*KW*IC]
 	dw    []int32     // DEPTHWISE_CONV_2D: [KH*KW][OC] widened
 	dwSum []int32
+	// dw16 packs DepthMultiplier-1 filters for the 16-channel vector kernel:
+	// per block of 16 channels and pair of taps (t0,t1), 16 int16 for
+	// channels {0-3,8-11} then 16 for {4-7,12-15}, each as w[t0],w[t1].
+	dw16 []int16
+}
+
+// dw16Channel maps lane j (0..7) of the low (hi=false) or high half of a
+// 16-channel block to its channel offset.
+func dw16Channel(j int, hi bool) int {
+	c := j
+	if j >= 4 {
+		c = j + 4
+	}
+	if hi {
+		c += 4
+	}
+	return c
 }
 
 func packConv(depthwise bool, w []int8, s kernels.ConvShape) *packedConv {
+	if depthwise && s.InC == 1 {
+		// One input channel: a depthwise convolution is a convolution with
+		// K = KH*KW; transpose [1,KH,KW,OC] to [OC,KH*KW] and use the GEMM.
+		taps := s.KH * s.KW
+		t := make([]int8, len(w))
+		for i, v := range w {
+			t[(i%s.OutC)*taps+i/s.OutC] = v
+		}
+		return &packedConv{g: packGEMM(t, s.OutC, taps)}
+	}
 	if depthwise {
 		p := &packedConv{dw: make([]int32, len(w)), dwSum: make([]int32, s.OutC)}
 		for i, v := range w {
 			p.dw[i] = int32(v)
 			p.dwSum[i%s.OutC] += int32(v)
+		}
+		if s.DepthMultiplier == 1 {
+			C, taps := s.OutC, s.KH*s.KW
+			cb, t2 := (C+15)/16, (taps+1)/2
+			p.dw16 = make([]int16, cb*t2*32)
+			for blk := 0; blk < cb; blk++ {
+				for tp := 0; tp < t2; tp++ {
+					for half := 0; half < 2; half++ {
+						for j := 0; j < 8; j++ {
+							ch := blk*16 + dw16Channel(j, half == 1)
+							for k := 0; k < 2; k++ {
+								t := 2*tp + k
+								if ch < C && t < taps {
+									p.dw16[((blk*t2+tp)*2+half)*16+2*j+k] = int16(w[t*C+ch])
+								}
+							}
+						}
+					}
+				}
+			}
 		}
 		return p
 	}
@@ -192,12 +239,56 @@ func packConv(depthwise bool, w []int8, s kernels.ConvShape) *packedConv {
 type convState struct {
 	biasEff []int32
 	acc     []int32
-	row     []int8  // one im2col row
+	rows    []int8  // im2col rows (a chunk of output pixels)
 	dwAcc   []int32 // depthwise accumulators for one output pixel
 	// Depthwise: the input copied into an image padded with zp_in, so every
 	// tap is in bounds and zp_in folds into biasEff.
 	padded     []int8
 	padH, padW int
+	// For the 16-channel depthwise kernel: tap offsets in the padded image
+	// (an even count; a phantom last tap repeats the previous one with zero
+	// weights), and bias and scales in the kernel's lane order.
+	tapOff               []int
+	dwBiasLo, dwBiasHi   []int32
+	dwScaleLo, dwScaleHi []float32
+}
+
+// prepareDW16 derives the lane-ordered bias and scales of the 16-channel
+// depthwise kernel.
+func (st *convState) prepareDW16(s kernels.ConvShape, rq *kernels.Requant) {
+	taps := s.KH * s.KW
+	st.tapOff = st.tapOff[:0]
+	for t := 0; t < taps; t++ {
+		st.tapOff = append(st.tapOff, ((t/s.KW)*s.DilH*st.padW+(t%s.KW)*s.DilW)*s.InC)
+	}
+	if taps%2 == 1 {
+		st.tapOff = append(st.tapOff, st.tapOff[taps-1])
+	}
+	C := s.OutC
+	cb := (C + 15) / 16
+	st.dwBiasLo, st.dwBiasHi = make([]int32, cb*8), make([]int32, cb*8)
+	st.dwScaleLo, st.dwScaleHi = make([]float32, cb*8), make([]float32, cb*8)
+	for blk := 0; blk < cb; blk++ {
+		for j := 0; j < 8; j++ {
+			for half := 0; half < 2; half++ {
+				ch := blk*16 + dw16Channel(j, half == 1)
+				var bias int32
+				var sc float32
+				if ch < C {
+					bias = st.biasEff[ch]
+					sc = rq.Scale[0]
+					if len(rq.Scale) > 1 {
+						sc = rq.Scale[ch]
+					}
+				}
+				if half == 0 {
+					st.dwBiasLo[blk*8+j], st.dwScaleLo[blk*8+j] = bias, sc
+				} else {
+					st.dwBiasHi[blk*8+j], st.dwScaleHi[blk*8+j] = bias, sc
+				}
+			}
+		}
+	}
 }
 
 func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) *convState {
@@ -205,7 +296,7 @@ func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) 
 	if p.g != nil {
 		st.biasEff = p.g.biasEff(bias, inZP)
 		st.acc = make([]int32, p.g.nb*8)
-		st.row = make([]int8, p.g.k)
+		st.rows = make([]int8, im2colChunk*p.g.k)
 		return st
 	}
 	st.dwAcc = make([]int32, s.OutC)
@@ -258,37 +349,54 @@ func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP 
 		gemmRows(p.g, x, s.Batch*s.InH*s.InW, st.biasEff, st.acc, rq, out)
 		return
 	}
-	row := st.row
+	// im2col a chunk of output pixels at a time (padding filled with zp_in),
+	// then one GEMM call over the chunk.
+	k := p.g.k
 	pad := int8(inZP)
-	for b := 0; b < s.Batch; b++ {
-		for oy := 0; oy < s.OutH; oy++ {
-			for ox := 0; ox < s.OutW; ox++ {
-				// im2col of one output pixel, padding filled with zp_in.
-				r := 0
-				for ky := 0; ky < s.KH; ky++ {
-					iy := oy*s.StrideH - s.PadTop + ky*s.DilH
-					for kx := 0; kx < s.KW; kx++ {
-						ix := ox*s.StrideW - s.PadLeft + kx*s.DilW
-						dst := row[r : r+s.InC]
-						if iy < 0 || iy >= s.InH || ix < 0 || ix >= s.InW {
-							for i := range dst {
-								dst[i] = pad
-							}
-						} else {
-							copy(dst, x[((b*s.InH+iy)*s.InW+ix)*s.InC:])
+	total := s.Batch * s.OutH * s.OutW
+	for first := 0; first < total; first += im2colChunk {
+		rows := min(im2colChunk, total-first)
+		for r := 0; r < rows; r++ {
+			pix := first + r
+			b, oy, ox := pix/(s.OutH*s.OutW), (pix/s.OutW)%s.OutH, pix%s.OutW
+			row := st.rows[r*k : (r+1)*k]
+			j := 0
+			for ky := 0; ky < s.KH; ky++ {
+				iy := oy*s.StrideH - s.PadTop + ky*s.DilH
+				for kx := 0; kx < s.KW; kx++ {
+					ix := ox*s.StrideW - s.PadLeft + kx*s.DilW
+					dst := row[j : j+s.InC]
+					if iy < 0 || iy >= s.InH || ix < 0 || ix >= s.InW {
+						for i := range dst {
+							dst[i] = pad
 						}
-						r += s.InC
+					} else {
+						copy(dst, x[((b*s.InH+iy)*s.InW+ix)*s.InC:])
 					}
+					j += s.InC
 				}
-				o := ((b*s.OutH+oy)*s.OutW + ox) * oc
-				gemmRows(p.g, row, 1, st.biasEff, st.acc, rq, out[o:o+oc])
 			}
 		}
+		gemmRows(p.g, st.rows[:rows*k], rows, st.biasEff, st.acc, rq, out[first*oc:(first+rows)*oc])
 	}
 }
 
+// im2colChunk is the number of output pixels gathered per GEMM call.
+const im2colChunk = 64
+
 func depthwiseInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP int32, rq *kernels.Requant, out []int8) {
+	if p.g != nil {
+		convInt8(p, st, s, x, inZP, rq, out)
+		return
+	}
 	st.padInput(s, x)
+	if depthwise16 != nil && p.dw16 != nil && rq.Mode == kernels.XNNPack {
+		if st.tapOff == nil {
+			st.prepareDW16(s, rq)
+		}
+		depthwise16(p, st, s, rq, out)
+		return
+	}
 	if s.DepthMultiplier == 1 || s.InC == 1 {
 		depthwisePadded(p, st, s, rq, out)
 		return
@@ -327,6 +435,9 @@ func depthwisePaddedGo(p *packedConv, st *convState, s kernels.ConvShape, rq *ke
 		}
 	}
 }
+
+// depthwise16 is the 16-channel vector depthwise kernel (nil without one).
+var depthwise16 func(p *packedConv, st *convState, s kernels.ConvShape, rq *kernels.Requant, out []int8)
 
 // depthwisePadded is the depthwise kernel in use for DepthMultiplier 1 or a
 // single input channel.

@@ -11,11 +11,17 @@ import (
 // simdKernels reports whether the vector kernels are in use.
 var simdKernels = archsimd.X86.AVX2()
 
+// narrowAVX512 allows the AVX-512 narrowing instructions (VPMOVDB, VPMOVSWB)
+// where the CPU has them; otherwise results are narrowed through memory.
+// Tests switch it off to cover AVX2-only machines.
+var narrowAVX512 = archsimd.X86.AVX512()
+
 func init() {
 	if simdKernels {
 		dotRow = dotRowSIMD
 		gemmRows = gemmRowsSIMD
 		depthwisePadded = depthwisePaddedSIMD
+		depthwise16 = depthwise16SIMD
 	}
 }
 
@@ -164,9 +170,18 @@ func (v *vecRequant) store8(a archsimd.Int32x8, c int, out []int8) {
 	}
 	f := a.ConvertToFloat32().Mul(sc).Max(v.lo).Min(v.hi).RoundToEven()
 	q := f.ConvertToInt32().Add(v.zp)
-	var tmp [16]int8
-	q.TruncateToInt8().Store(&tmp)
-	copy(out[:8], tmp[:8])
+	if narrowAVX512 {
+		var tmp [16]int8
+		q.TruncateToInt8().Store(&tmp)
+		copy(out[:8], tmp[:8])
+		return
+	}
+	var t [8]int32
+	q.Store(&t)
+	out = out[:8]
+	for i := range out {
+		out[i] = int8(t[i])
+	}
 }
 
 // requantRange requantizes acc[from:to] into out[from:to].
@@ -288,5 +303,53 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 	for ; i < rows; i++ {
 		dotRowSIMD(p, x[i*k:(i+1)*k], biasEff, acc)
 		requantRow(rq, acc, out[i*n:(i+1)*n])
+	}
+}
+
+// depthwise16SIMD runs a DepthMultiplier-1 DEPTHWISE_CONV_2D in XNNPack
+// mode 16 channels at a time: the sign-extended inputs of two taps are
+// interleaved (VPUNPCKLWD/HWD) and multiplied by the packed tap pairs with
+// VPMADDWD, so each instruction does 16 multiply-accumulates. Accumulators
+// hold channels {0-3,8-11} and {4-7,12-15}; VPACKSSDW restores the order.
+func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kernels.Requant, out []int8) {
+	C := s.OutC
+	cb := (C + 15) / 16
+	t2 := len(st.tapOff) / 2
+	zp := archsimd.BroadcastInt32x8(rq.ZP)
+	lo, hi := archsimd.BroadcastFloat32x8(float32(rq.Min-rq.ZP)), archsimd.BroadcastFloat32x8(float32(rq.Max-rq.ZP))
+	wp := p.dw16
+	for b := 0; b < s.Batch; b++ {
+		for oy := 0; oy < s.OutH; oy++ {
+			for ox := 0; ox < s.OutW; ox++ {
+				base := ((b*st.padH+oy*s.StrideH)*st.padW + ox*s.StrideW) * C
+				o := ((b*s.OutH+oy)*s.OutW + ox) * C
+				for blk := 0; blk < cb; blk++ {
+					c := blk * 16
+					aLo := archsimd.LoadInt32x8Slice(st.dwBiasLo[blk*8:])
+					aHi := archsimd.LoadInt32x8Slice(st.dwBiasHi[blk*8:])
+					w := wp[blk*t2*32 : (blk+1)*t2*32]
+					for tp := 0; tp < t2; tp++ {
+						x0 := archsimd.LoadInt8x16Slice(st.padded[base+st.tapOff[2*tp]+c:]).ExtendToInt16()
+						x1 := archsimd.LoadInt8x16Slice(st.padded[base+st.tapOff[2*tp+1]+c:]).ExtendToInt16()
+						aLo = aLo.Add(archsimd.LoadInt16x16Slice(w[tp*32:]).DotProductPairs(x0.InterleaveLoGrouped(x1)))
+						aHi = aHi.Add(archsimd.LoadInt16x16Slice(w[tp*32+16:]).DotProductPairs(x0.InterleaveHiGrouped(x1)))
+					}
+					fLo := aLo.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(st.dwScaleLo[blk*8:])).Max(lo).Min(hi).RoundToEven()
+					fHi := aHi.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(st.dwScaleHi[blk*8:])).Max(lo).Min(hi).RoundToEven()
+					q := fLo.ConvertToInt32().Add(zp).SaturateToInt16ConcatGrouped(fHi.ConvertToInt32().Add(zp))
+					n := min(16, C-c)
+					if narrowAVX512 && n == 16 {
+						q.SaturateToInt8().StoreSlice(out[o+c : o+c+16])
+						continue
+					}
+					var t [16]int16
+					q.StoreSlice(t[:])
+					dst := out[o+c : o+c+n]
+					for i := range dst {
+						dst[i] = int8(t[i])
+					}
+				}
+			}
+		}
 	}
 }

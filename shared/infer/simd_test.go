@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -62,8 +63,18 @@ func TestRowKernelsAgree(t *testing.T) {
 // single input channel with multiplier 8, strides, dilation, padding) in both
 // requantization modes.
 func TestDepthwiseKernelsAgree(t *testing.T) {
+	for _, narrow := range []bool{narrowAVX512, false} {
+		t.Run(fmt.Sprint("avx512-narrowing=", narrow), func(t *testing.T) {
+			defer func(old bool) { narrowAVX512 = old }(narrowAVX512)
+			narrowAVX512 = narrow
+			testDepthwiseKernelsAgree(t)
+		})
+	}
+}
+
+func testDepthwiseKernelsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 60; i++ {
+	for i := 0; i < 80; i++ {
 		ic := 1 + r.IntN(20)
 		m := 1
 		if i%3 == 0 {
@@ -111,6 +122,16 @@ func TestDepthwiseKernelsAgree(t *testing.T) {
 // channels at a time, fused requantization, when vectorized) with the
 // reference FULLY_CONNECTED loops on random sizes, in both modes.
 func TestGEMMKernelsAgree(t *testing.T) {
+	for _, narrow := range []bool{narrowAVX512, false} {
+		t.Run(fmt.Sprint("avx512-narrowing=", narrow), func(t *testing.T) {
+			defer func(old bool) { narrowAVX512 = old }(narrowAVX512)
+			narrowAVX512 = narrow
+			testGEMMKernelsAgree(t)
+		})
+	}
+}
+
+func testGEMMKernelsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := 0; i < 40; i++ {
 		n, k, rows := 1+r.IntN(70), 1+r.IntN(40), 1+r.IntN(7)
