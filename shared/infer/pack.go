@@ -256,14 +256,6 @@ type convState struct {
 // prepareDW16 derives the lane-ordered bias and scales of the 16-channel
 // depthwise kernel.
 func (st *convState) prepareDW16(s kernels.ConvShape, rq *kernels.Requant) {
-	taps := s.KH * s.KW
-	st.tapOff = st.tapOff[:0]
-	for t := 0; t < taps; t++ {
-		st.tapOff = append(st.tapOff, ((t/s.KW)*s.DilH*st.padW+(t%s.KW)*s.DilW)*s.InC)
-	}
-	if taps%2 == 1 {
-		st.tapOff = append(st.tapOff, st.tapOff[taps-1])
-	}
 	C := s.OutC
 	cb := (C + 15) / 16
 	st.dwBiasLo, st.dwBiasHi = make([]int32, cb*8), make([]int32, cb*8)
@@ -296,16 +288,19 @@ func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) 
 	if p.g != nil {
 		st.biasEff = p.g.biasEff(bias, inZP)
 		st.acc = make([]int32, p.g.nb*8)
-		st.rows = make([]int8, im2colChunk*p.g.k)
-		return st
-	}
-	st.dwAcc = make([]int32, s.OutC)
-	st.biasEff = make([]int32, s.OutC)
-	for c := range st.biasEff {
-		if bias != nil {
-			st.biasEff[c] = bias[c]
+		if pointwise(s) {
+			return st
 		}
-		st.biasEff[c] -= inZP * p.dwSum[c]
+		st.rows = make([]int8, im2colChunk*p.g.k)
+	} else {
+		st.dwAcc = make([]int32, s.OutC)
+		st.biasEff = make([]int32, s.OutC)
+		for c := range st.biasEff {
+			if bias != nil {
+				st.biasEff[c] = bias[c]
+			}
+			st.biasEff[c] -= inZP * p.dwSum[c]
+		}
 	}
 	st.padH = max((s.OutH-1)*s.StrideH+(s.KH-1)*s.DilH+1, 0)
 	st.padW = max((s.OutW-1)*s.StrideW+(s.KW-1)*s.DilW+1, 0)
@@ -313,6 +308,13 @@ func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) 
 	st.padded = make([]int8, s.Batch*st.padH*st.padW*s.InC+16)
 	for i := range st.padded {
 		st.padded[i] = int8(inZP)
+	}
+	taps := s.KH * s.KW
+	for t := 0; t < taps; t++ {
+		st.tapOff = append(st.tapOff, ((t/s.KW)*s.DilH*st.padW+(t%s.KW)*s.DilW)*s.InC)
+	}
+	if taps%2 == 1 {
+		st.tapOff = append(st.tapOff, st.tapOff[taps-1])
 	}
 	return st
 }
@@ -349,32 +351,29 @@ func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP 
 		gemmRows(p.g, x, s.Batch*s.InH*s.InW, st.biasEff, st.acc, rq, out)
 		return
 	}
-	// im2col a chunk of output pixels at a time (padding filled with zp_in),
-	// then one GEMM call over the chunk.
-	k := p.g.k
-	pad := int8(inZP)
+	// im2col a chunk of output pixels at a time from the image padded with
+	// zp_in, then one GEMM call over the chunk.
+	st.padInput(s, x)
+	k, ic, taps := p.g.k, s.InC, s.KH*s.KW
+	tapOff := st.tapOff[:taps]
 	total := s.Batch * s.OutH * s.OutW
+	pix := 0
 	for first := 0; first < total; first += im2colChunk {
 		rows := min(im2colChunk, total-first)
 		for r := 0; r < rows; r++ {
-			pix := first + r
 			b, oy, ox := pix/(s.OutH*s.OutW), (pix/s.OutW)%s.OutH, pix%s.OutW
+			pix++
+			base := ((b*st.padH+oy*s.StrideH)*st.padW + ox*s.StrideW) * ic
 			row := st.rows[r*k : (r+1)*k]
-			j := 0
-			for ky := 0; ky < s.KH; ky++ {
-				iy := oy*s.StrideH - s.PadTop + ky*s.DilH
-				for kx := 0; kx < s.KW; kx++ {
-					ix := ox*s.StrideW - s.PadLeft + kx*s.DilW
-					dst := row[j : j+s.InC]
-					if iy < 0 || iy >= s.InH || ix < 0 || ix >= s.InW {
-						for i := range dst {
-							dst[i] = pad
-						}
-					} else {
-						copy(dst, x[((b*s.InH+iy)*s.InW+ix)*s.InC:])
-					}
-					j += s.InC
+			if ic == 1 {
+				src := st.padded[base:]
+				for t, off := range tapOff {
+					row[t] = src[off]
 				}
+				continue
+			}
+			for t, off := range tapOff {
+				copy(row[t*ic:(t+1)*ic], st.padded[base+off:])
 			}
 		}
 		gemmRows(p.g, st.rows[:rows*k], rows, st.biasEff, st.acc, rq, out[first*oc:(first+rows)*oc])
@@ -391,7 +390,7 @@ func depthwiseInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, 
 	}
 	st.padInput(s, x)
 	if depthwise16 != nil && p.dw16 != nil && rq.Mode == kernels.XNNPack {
-		if st.tapOff == nil {
+		if st.dwBiasLo == nil {
 			st.prepareDW16(s, rq)
 		}
 		depthwise16(p, st, s, rq, out)

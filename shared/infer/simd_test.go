@@ -168,3 +168,48 @@ func testGEMMKernelsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestConvKernelsAgree compares the CONV_2D path in use (pointwise GEMM, or
+// im2col from the zero-point-padded image) with the reference loops.
+func TestConvKernelsAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := 0; i < 60; i++ {
+		s := kernels.ConvShape{Batch: 1 + r.IntN(2), InH: 1 + r.IntN(9), InW: 1 + r.IntN(9), InC: 1 + r.IntN(12),
+			OutC: 1 + r.IntN(40), KH: 1 + r.IntN(4), KW: 1 + r.IntN(4), StrideH: 1 + r.IntN(3), StrideW: 1 + r.IntN(3),
+			DilH: 1 + r.IntN(2), DilW: 1 + r.IntN(2)}
+		if i%4 == 0 {
+			s.KH, s.KW, s.StrideH, s.StrideW, s.DilH, s.DilW = 1, 1, 1, 1, 1, 1
+		}
+		pad := kernels.Padding(r.IntN(2))
+		s.OutH, s.PadTop = kernels.OutSize(pad, s.InH, s.KH, s.StrideH, s.DilH)
+		s.OutW, s.PadLeft = kernels.OutSize(pad, s.InW, s.KW, s.StrideW, s.DilW)
+		x := make([]int8, s.Batch*s.InH*s.InW*s.InC)
+		w := make([]int8, s.OutC*s.KH*s.KW*s.InC)
+		bias := make([]int32, s.OutC)
+		for j := range x {
+			x[j] = int8(r.IntN(256) - 128)
+		}
+		for j := range w {
+			w[j] = int8(r.IntN(255) - 127)
+		}
+		for j := range bias {
+			bias[j] = int32(r.IntN(20000) - 10000)
+		}
+		scales := make([]float32, s.OutC)
+		for j := range scales {
+			scales[j] = 0.001 + r.Float32()*0.01
+		}
+		zp := int32(r.IntN(256) - 128)
+		for _, mode := range []Requant{XNNPack, Reference} {
+			rq := kernels.NewRequant(mode, 0.02, scales, 0.05, int32(r.IntN(20)-10), -128, 127, false)
+			want := make([]int8, s.Batch*s.OutH*s.OutW*s.OutC)
+			kernels.Conv2DInt8(s, x, zp, w, bias, rq, want)
+			p := packConv(false, w, s)
+			got := make([]int8, len(want))
+			convInt8(p, newConvState(p, s, bias, zp), s, x, zp, rq, got)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Fatalf("case %d %+v %v (-reference +in use):\n%s", i, s, mode, diff)
+			}
+		}
+	}
+}
