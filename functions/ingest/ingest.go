@@ -139,7 +139,7 @@ func work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if err != nil {
 		return step.Result{}, err
 	}
-	if t.dataset == "" || !datasetName.MatchString(t.dataset) {
+	if CheckDatasetName(t.dataset) != nil {
 		return step.Result{}, step.Permanentf("object %q: want <dataset>/<file> with a dataset name of letters, digits, '_', '.', '-' (at most 100)", t.name)
 	}
 	label := t.metadata[LabelMetadata]

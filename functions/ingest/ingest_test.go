@@ -482,3 +482,44 @@ func TestPubSubDownThenBack(t *testing.T) {
 		t.Errorf("%d distinct rows in the clean dataset, want 569", len(seen))
 	}
 }
+
+func TestDropWithLabelMetadata(t *testing.T) {
+	w := newWorld(t, nil)
+	file := filepath.Join(t.TempDir(), "plants.csv")
+	if err := os.WriteFile(file, []byte("height,kind\n1.5,fern\n2.5,moss\n3.0,fern\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := ingest.Drop(ctx, w.env.Blob, w.raw, file, "bad/name", ""); err == nil {
+		t.Error("a dataset name with a slash was accepted")
+	}
+	d, err := ingest.Drop(ctx, w.env.Blob, w.raw, file, "plants", "kind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := w.env.Blob.Stat(ctx, w.raw, "plants/plants.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Object != "gs://"+w.raw+"/plants/plants.csv" || d.Generation != a.Generation || d.Size != 39 || a.Metadata["label"] != "kind" {
+		t.Fatalf("dropped %+v, stored %+v", d, a)
+	}
+	// The finalize event carries the object's metadata, as Eventarc's does.
+	ev, err := events.NewStorageEvent("drop-1", time.Now(), events.StorageObjectData{Bucket: w.raw, Name: "plants/plants.csv",
+		Generation: events.Int64(a.Generation), Size: events.Int64(a.Size), Metadata: a.Metadata})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deliver(ev, 30*time.Second)
+	msgs := w.messages(3 * time.Second)
+	if len(msgs) != 1 || msgs[0].RunID != d.RunID || msgs[0].Params["label"] != "kind" || msgs[0].Params["task"] != "classification" {
+		t.Fatalf("messages %+v, want one for run %s with label kind", msgs, d.RunID)
+	}
+	fr := w.load(msgs[0].Artifacts["clean"])
+	if diff := cmp.Diff([]string{"fern", "moss"}, fr.Schema.Classes()); diff != "" {
+		t.Errorf("classes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int32{0, 1, 0}, fr.Class); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+}
