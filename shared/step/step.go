@@ -52,6 +52,10 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+// ErrSkip, returned by RunOf, marks an event the function is not meant to act
+// on (such as a calibration file landing beside a model): it is ignored.
+var ErrSkip = errors.New("not for this function")
+
 // Run identifies the run an input belongs to.
 type Run struct {
 	ID      string
@@ -107,6 +111,10 @@ func (s *Step) Handle(ctx context.Context, e event.Event) error {
 		runOf = runOfMessage
 	}
 	run, err := runOf(in)
+	if errors.Is(err, ErrSkip) {
+		slog.InfoContext(ctx, "event is not for this function; ignoring it", "reason", err)
+		return nil
+	}
 	if err != nil {
 		slog.ErrorContext(ctx, "dropping event that names no run", "error", err)
 		return nil
