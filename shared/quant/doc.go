@@ -25,6 +25,19 @@
 //   - Model inputs and outputs stay float32 (a QUANTIZE op in front, a
 //     DEQUANTIZE op behind) or become int8, by Options.IO.
 //
+// Input equalization. A model that takes raw feature values, with the
+// normalization folded into its first FULLY_CONNECTED (as shared/nn
+// exports), has input features whose ranges differ by orders of magnitude;
+// one int8 scale for the whole input rounds the small features to zero
+// (on such a model the int8 probabilities were off by up to 0.97). With
+// float I/O and calibration rows, when the widest feature range is more than
+// 4 times the narrowest and the input only feeds FULLY_CONNECTED data
+// inputs, Quantize adds two float ops in front, x' = x*inv + off per feature
+// (so every feature spans [-1, 1]), and folds the inverse rescaling into the
+// FC weights and bias; x' is then quantized as usual. Report.EqualizedInputs
+// names such inputs; Options.NoInputEqualization turns it off. Int8 I/O
+// cannot do this: the caller quantizes the input with one scale.
+//
 // The result loads in the official runtime, and its int8 outputs equal those
 // of shared/infer in xnnpack mode (see the tests and testdata/).
 package quant

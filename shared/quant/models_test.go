@@ -170,6 +170,7 @@ func goldenCases() []goldenCase {
 		{name: "conv_float_io", float: convModel, calib: quant.Rows(convCalib), inputs: [][]float32{wave(128, 5.6, 1)}},
 		{name: "mixed_float_io", float: mixedModel, calib: quant.Samples(mixedCalib), inputs: [][]float32{wave(32, 6.1, 2), wave(32, 6.2, 1.5)}},
 		{name: "mixed_int8_io", float: mixedModel, calib: quant.Samples(mixedCalib), inputs: [][]float32{wave(32, 6.3, 2), wave(32, 6.4, 1.5)}, opts: quant.Options{IO: quant.Int8IO}},
+		{name: "scaled_mlp_equalized", float: scaledModel, calib: quant.Rows(scaledRows(64, 0.5)), inputs: scaledRows(1, 11.5)},
 		{name: "quant_conv_int8_io", conformance: "quant_single_conv_weights_min_0_max_plus_10.bin", override: conv0to6,
 			inputs: [][]float32{wave(108, 7.1, 0.08)}, opts: quant.Options{IO: quant.Int8IO}},
 		{name: "quant_softmax_int8_io", conformance: "quant_single_softmax_min_minus_5_max_plus_5.bin",
@@ -190,4 +191,33 @@ func conv0to6(m *tflite.Model) {
 	for _, t := range []int{sg.Inputs[0], sg.Outputs[0]} {
 		sg.Tensors[t].Quantization = &tflite.Quantization{Min: []float32{0}, Max: []float32{6}}
 	}
+}
+
+// featureScales are the very different scales of scaledModel's raw features.
+var featureScales = []float32{1, 1000, 0.01, 50, 0.2, 5}
+
+// scaledModel is mlpModel for raw features x_i*featureScales[i]: the
+// normalization is folded into the first layer's weights, as shared/nn exports.
+func scaledModel(t testing.TB) *tflite.Model {
+	m := mlpModel(t)
+	w, err := tflite.Float32s(m.Data(0, 1))
+	if err != nil || len(w) != 60 || m.Subgraphs[0].Tensors[1].Name != "dense_0/weights" {
+		t.Fatalf("mlpModel changed: %v", err)
+	}
+	scaled := make([]float32, len(w))
+	for i, v := range w {
+		scaled[i] = v / featureScales[i%6]
+	}
+	m.Buffers[m.Subgraphs[0].Tensors[1].Buffer] = tflite.Float32Bytes(scaled)
+	return m
+}
+
+func scaledRows(n int, seed float64) [][]float32 {
+	rs := rows(n, 6, seed, 2)
+	for _, r := range rs {
+		for i := range r {
+			r[i] *= featureScales[i]
+		}
+	}
+	return rs
 }

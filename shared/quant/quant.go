@@ -57,6 +57,9 @@ type Options struct {
 	// PerTensorWeights quantizes weights with one scale per tensor instead of
 	// one per output channel.
 	PerTensorWeights bool
+	// NoInputEqualization turns off input equalization (see Equalization in
+	// the package documentation).
+	NoInputEqualization bool
 }
 
 // Calibration yields calibration samples: one []float32 per model input,
@@ -103,6 +106,9 @@ type Report struct {
 	Operators map[string]int `json:"operators"`
 	// Tensors lists the quantization of every activation, in tensor order.
 	Tensors []TensorReport `json:"tensors"`
+	// EqualizedInputs names the float inputs that were rescaled per feature
+	// in float before quantization (see the package documentation).
+	EqualizedInputs []string `json:"equalized_inputs,omitempty"`
 	// ClampedBias counts bias values that did not fit in int32.
 	ClampedBias int `json:"clamped_bias,omitempty"`
 	// FloatBytes and Int8Bytes are the encoded sizes of the two models.
@@ -138,8 +144,9 @@ func Quantize(ctx context.Context, m *tflite.Model, calib Calibration, opts Opti
 		return nil, rep, fmt.Errorf("quantize: %w", err)
 	}
 	var ranges map[int]Range
+	var features map[int][]Range
 	if calib != nil {
-		ranges, rep.Samples, err = calibrate(ctx, m, g, calib)
+		ranges, features, rep.Samples, err = calibrate(ctx, m, g, calib)
 		rep.RangeSource = "calibration"
 	} else {
 		ranges, err = storedRanges(m, g)
@@ -148,9 +155,31 @@ func Quantize(ctx context.Context, m *tflite.Model, calib Calibration, opts Opti
 	if err != nil {
 		return nil, rep, fmt.Errorf("quantize: %w", err)
 	}
+	var eq *equalization
+	if opts.IO == FloatIO && !opts.NoInputEqualization && features != nil {
+		if eq, err = planEqualization(g, features); err != nil {
+			return nil, rep, fmt.Errorf("quantize: %w", err)
+		}
+	}
+	if eq != nil {
+		if g, err = eq.apply(ranges); err != nil {
+			return nil, rep, fmt.Errorf("quantize: %w", err)
+		}
+		rep.EqualizedInputs = eq.names()
+	}
 	q, err := g.quantize(ranges, opts, &rep)
 	if err != nil {
 		return nil, rep, fmt.Errorf("quantize: %w", err)
+	}
+	if eq != nil {
+		eq.splice(q)
+		if err := q.Validate(); err != nil {
+			return nil, rep, fmt.Errorf("quantize: %w", err)
+		}
+		rep.Operators = map[string]int{}
+		for _, op := range q.Subgraphs[0].Operators {
+			rep.Operators[q.OperatorCodes[op.OpcodeIndex].Builtin.String()]++
+		}
 	}
 	b, err := q.Marshal()
 	if err != nil {
@@ -163,37 +192,58 @@ func Quantize(ctx context.Context, m *tflite.Model, calib Calibration, opts Opti
 
 // calibrate runs the float model over the samples and records the range of
 // every activation tensor.
-func calibrate(ctx context.Context, m *tflite.Model, g *graph, calib Calibration) (map[int]Range, int, error) {
+func calibrate(ctx context.Context, m *tflite.Model, g *graph, calib Calibration) (map[int]Range, map[int][]Range, int, error) {
 	ip, err := infer.New(m, infer.Options{PreserveAll: true})
 	if err != nil {
-		return nil, 0, fmt.Errorf("calibrate: %w", err)
+		return nil, nil, 0, fmt.Errorf("calibrate: %w", err)
 	}
 	ranges := map[int]Range{}
+	features := map[int][]Range{} // per last-dimension channel of each graph input
 	n := 0
 	for sample, err := range calib {
 		if err != nil {
-			return nil, n, fmt.Errorf("calibrate: sample %d: %w", n, err)
+			return nil, nil, n, fmt.Errorf("calibrate: sample %d: %w", n, err)
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, n, fmt.Errorf("calibrate: %w", err)
+			return nil, nil, n, fmt.Errorf("calibrate: %w", err)
 		}
 		if len(sample) != ip.NumInputs() {
-			return nil, n, fmt.Errorf("calibrate: sample %d: %w: %d inputs, the model has %d", n, ErrBadCalibration, len(sample), ip.NumInputs())
+			return nil, nil, n, fmt.Errorf("calibrate: sample %d: %w: %d inputs, the model has %d", n, ErrBadCalibration, len(sample), ip.NumInputs())
 		}
 		for i, vals := range sample {
 			dst := ip.Input(i).Float32s()
 			if len(dst) != len(vals) {
-				return nil, n, fmt.Errorf("calibrate: sample %d input %d: %w: %d values, the tensor holds %d", n, i, ErrBadCalibration, len(vals), len(dst))
+				return nil, nil, n, fmt.Errorf("calibrate: sample %d input %d: %w: %d values, the tensor holds %d", n, i, ErrBadCalibration, len(vals), len(dst))
 			}
 			for _, v := range vals {
 				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-					return nil, n, fmt.Errorf("calibrate: sample %d input %d: %w: non-finite value", n, i, ErrBadCalibration)
+					return nil, nil, n, fmt.Errorf("calibrate: sample %d input %d: %w: non-finite value", n, i, ErrBadCalibration)
 				}
 			}
 			copy(dst, vals)
 		}
 		if err := ip.Invoke(); err != nil {
-			return nil, n, fmt.Errorf("calibrate: sample %d: %w", n, err)
+			return nil, nil, n, fmt.Errorf("calibrate: sample %d: %w", n, err)
+		}
+		for _, t := range g.sg.Inputs {
+			vals := ip.Tensor(t).Float32s()
+			shape := g.sg.Tensors[t].Shape
+			if len(vals) == 0 || len(shape) == 0 || shape[len(shape)-1] == 0 {
+				continue
+			}
+			f := shape[len(shape)-1]
+			fr := features[t]
+			if fr == nil {
+				fr = make([]Range, f)
+				for k := range fr {
+					fr[k] = Range{Min: float32(math.Inf(1)), Max: float32(math.Inf(-1))}
+				}
+				features[t] = fr
+			}
+			for k, v := range vals {
+				fr[k%f].Min = min(fr[k%f].Min, v)
+				fr[k%f].Max = max(fr[k%f].Max, v)
+			}
 		}
 		for _, t := range g.activations {
 			vals := ip.Tensor(t).Float32s()
@@ -213,9 +263,9 @@ func calibrate(ctx context.Context, m *tflite.Model, g *graph, calib Calibration
 		n++
 	}
 	if n == 0 {
-		return nil, 0, fmt.Errorf("calibrate: %w: no samples", ErrBadCalibration)
+		return nil, nil, 0, fmt.Errorf("calibrate: %w: no samples", ErrBadCalibration)
 	}
-	return ranges, n, nil
+	return ranges, features, n, nil
 }
 
 // storedRanges reads the min/max that the model stores for each activation.

@@ -204,3 +204,73 @@ func TestQuantizedSize(t *testing.T) {
 		t.Logf("int8 %d bytes / float %d bytes = %.3f", rep.Int8Bytes, rep.FloatBytes, ratio)
 	}
 }
+
+// maxProbDiff runs both models on rows and returns the largest difference
+// between their float outputs.
+func maxProbDiff(t *testing.T, f, q *tflite.Model, rs [][]float32) float64 {
+	t.Helper()
+	fi, err := infer.New(f, infer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qi, err := infer.New(q, infer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for _, row := range rs {
+		copy(fi.Input(0).Float32s(), row)
+		copy(qi.Input(0).Float32s(), row)
+		if err := fi.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		if err := qi.Invoke(); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range fi.Output(0).Float32s() {
+			worst = max(worst, math.Abs(float64(v-qi.Output(0).Float32s()[k])))
+		}
+	}
+	return worst
+}
+
+// TestInputEqualization: raw features with scales from 0.01 to 1000 (the
+// normalization folded into the first layer) lose the small features to
+// one int8 input scale; equalization rescales them in float first.
+func TestInputEqualization(t *testing.T) {
+	f := scaledModel(t)
+	calib := scaledRows(200, 0.5)
+	test := scaledRows(100, 40.5)
+	q, rep, err := quant.Quantize(context.Background(), f, quant.Rows(calib), quant.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"x"}, rep.EqualizedInputs); diff != "" {
+		t.Errorf("equalized inputs (-want +got):\n%s", diff)
+	}
+	wantOps := map[string]int{"MUL": 1, "ADD": 1, "QUANTIZE": 1, "FULLY_CONNECTED": 2, "SOFTMAX": 1, "DEQUANTIZE": 1}
+	if diff := cmp.Diff(wantOps, rep.Operators); diff != "" {
+		t.Errorf("operators (-want +got):\n%s", diff)
+	}
+	if got := q.Subgraphs[0].Tensors[q.Subgraphs[0].Inputs[0]].Name; got != "x" {
+		t.Errorf("input is %q, want the original x", got)
+	}
+	with := maxProbDiff(t, f, q, test)
+	if with > 0.05 {
+		t.Errorf("with equalization, int8 differs from float by up to %v, want <= 0.05", with)
+	}
+	plain, _, err := quant.Quantize(context.Background(), f, quant.Rows(calib), quant.Options{NoInputEqualization: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := maxProbDiff(t, f, plain, test)
+	if without < 4*with {
+		t.Errorf("without equalization the error is %v, with %v: expected equalization to matter here", without, with)
+	}
+	t.Logf("max |p_int8 - p_float|: %.4f with equalization, %.4f without", with, without)
+	// The mlp's inputs all have similar ranges: no equalization there.
+	_, rep, err = quant.Quantize(context.Background(), mlpModel(t), quant.Rows(rows(64, 6, 0.5, 2)), quant.Options{})
+	if err != nil || rep.EqualizedInputs != nil {
+		t.Errorf("mlp: equalized %v (err %v), want none", rep.EqualizedInputs, err)
+	}
+}
