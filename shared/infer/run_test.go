@@ -86,3 +86,18 @@ func TestRunFilesAndJSON(t *testing.T) {
 		t.Errorf("bench: %+v", r)
 	}
 }
+
+func FuzzParseInputSpec(f *testing.F) {
+	for _, s := range []string{"0=a.bin", "3=x=y", "=", "-1=a", "99999999999999999999=a", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		spec, err := ParseInputSpec(s)
+		if err != nil {
+			return
+		}
+		if spec.Index < 0 || spec.Path == "" {
+			t.Fatalf("ParseInputSpec(%q) = %+v without error", s, spec)
+		}
+	})
+}

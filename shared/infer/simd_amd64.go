@@ -318,6 +318,8 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 	zp := archsimd.BroadcastInt32x8(rq.ZP)
 	lo, hi := archsimd.BroadcastFloat32x8(float32(rq.Min-rq.ZP)), archsimd.BroadcastFloat32x8(float32(rq.Max-rq.ZP))
 	wp := p.dw16
+	padded, tapOff := st.padded, st.tapOff
+	biasLo, biasHi, scLo, scHi := st.dwBiasLo, st.dwBiasHi, st.dwScaleLo, st.dwScaleHi
 	for b := 0; b < s.Batch; b++ {
 		for oy := 0; oy < s.OutH; oy++ {
 			for ox := 0; ox < s.OutW; ox++ {
@@ -325,17 +327,19 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 				o := ((b*s.OutH+oy)*s.OutW + ox) * C
 				for blk := 0; blk < cb; blk++ {
 					c := blk * 16
-					aLo := archsimd.LoadInt32x8Slice(st.dwBiasLo[blk*8:])
-					aHi := archsimd.LoadInt32x8Slice(st.dwBiasHi[blk*8:])
+					aLo := archsimd.LoadInt32x8Slice(biasLo[blk*8:])
+					aHi := archsimd.LoadInt32x8Slice(biasHi[blk*8:])
 					w := wp[blk*t2*32 : (blk+1)*t2*32]
+					px := padded[base+c:]
 					for tp := 0; tp < t2; tp++ {
-						x0 := archsimd.LoadInt8x16Slice(st.padded[base+st.tapOff[2*tp]+c:]).ExtendToInt16()
-						x1 := archsimd.LoadInt8x16Slice(st.padded[base+st.tapOff[2*tp+1]+c:]).ExtendToInt16()
-						aLo = aLo.Add(archsimd.LoadInt16x16Slice(w[tp*32:]).DotProductPairs(x0.InterleaveLoGrouped(x1)))
-						aHi = aHi.Add(archsimd.LoadInt16x16Slice(w[tp*32+16:]).DotProductPairs(x0.InterleaveHiGrouped(x1)))
+						x0 := archsimd.LoadInt8x16((*[16]int8)(px[tapOff[2*tp]:])).ExtendToInt16()
+						x1 := archsimd.LoadInt8x16((*[16]int8)(px[tapOff[2*tp+1]:])).ExtendToInt16()
+						ww := (*[32]int16)(w[tp*32:])
+						aLo = aLo.Add(archsimd.LoadInt16x16((*[16]int16)(ww[:16])).DotProductPairs(x0.InterleaveLoGrouped(x1)))
+						aHi = aHi.Add(archsimd.LoadInt16x16((*[16]int16)(ww[16:])).DotProductPairs(x0.InterleaveHiGrouped(x1)))
 					}
-					fLo := aLo.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(st.dwScaleLo[blk*8:])).Max(lo).Min(hi).RoundToEven()
-					fHi := aHi.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(st.dwScaleHi[blk*8:])).Max(lo).Min(hi).RoundToEven()
+					fLo := aLo.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(scLo[blk*8:])).Max(lo).Min(hi).RoundToEven()
+					fHi := aHi.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(scHi[blk*8:])).Max(lo).Min(hi).RoundToEven()
 					q := fLo.ConvertToInt32().Add(zp).SaturateToInt16ConcatGrouped(fHi.ConvertToInt32().Add(zp))
 					n := min(16, C-c)
 					if narrowAVX512 && n == 16 {
