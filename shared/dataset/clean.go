@@ -40,13 +40,15 @@ func Clean(rr RowReader, v *Validator, clean *Writer, quarantine io.Writer) (Cou
 			break
 		}
 		var re *RowError
-		if err != nil && !errors.As(err, &re) {
-			return c, fmt.Errorf("clean rows: %w", err)
-		}
-		c.Rows++
-		if re == nil {
+		if err != nil {
+			var ok bool
+			if re, ok = asRowError(err); !ok {
+				return c, fmt.Errorf("clean rows: %w", err)
+			}
+		} else {
 			re = v.Row(fields, line, vals)
 		}
+		c.Rows++
 		if re != nil {
 			c.Bad++
 			q := Quarantined{Line: re.Line, Column: re.Column, Reason: re.Reason}
@@ -90,4 +92,14 @@ func quarantineFields(fields [][]byte) []string {
 		out = append(out, strings.Clone(s))
 	}
 	return out
+}
+
+// asRowError is errors.As for *RowError, in its own function so that the
+// target's escape to the heap costs only on the error path.
+func asRowError(err error) (*RowError, bool) {
+	var re *RowError
+	if errors.As(err, &re) {
+		return re, true
+	}
+	return nil, false
 }

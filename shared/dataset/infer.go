@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -136,11 +135,10 @@ func Infer(rr RowReader, opt InferOptions) (*Schema, error) {
 		if err == io.EOF {
 			break
 		}
-		var re *RowError
-		if errors.As(err, &re) {
-			continue
-		}
 		if err != nil {
+			if _, ok := err.(*RowError); ok {
+				continue
+			}
 			return nil, fmt.Errorf("infer schema: %w", err)
 		}
 		if len(fields) != len(header) {
