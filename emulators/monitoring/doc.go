@@ -10,7 +10,19 @@
 //	go srv.Serve(ctx, grpcListener, httpListener)
 //
 // and points the code at it with MEGA_MONITORING_ENDPOINT=host:port (see
-// shared/metrics); `mega alerts` reads the dashboard's JSON API.
+// shared/metrics); `mega alerts` reads the dashboard's JSON API
+// (MEGA_MONITORING_DASHBOARD=http://host:port). `mega alerts emulator
+// [--grpc 127.0.0.1:8088] [--http 127.0.0.1:8089] [--state FILE]
+// [--project-id P] [--empty]` runs it alone.
+//
+// At start the server installs Megapipe's alert policies and dashboard from
+// package alerting (the definitions Terraform deploys), in Options.Project
+// (default megapipe-local), with a Pub/Sub notification channel on
+// Options.AlertTopic (default drift-alerts) attached, as Terraform attaches
+// its channels in the cloud. Policies are matched by display name, so a
+// restart on the same state file updates them in place and open incidents
+// stay attached. Options.Policies and Options.Dashboard replace the
+// definitions; Options.Empty starts bare (tests).
 //
 // # gRPC API
 //
