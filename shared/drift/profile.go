@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync/atomic"
 )
 
 // Version is the version of the Reference and Window formats written by this
@@ -114,22 +115,74 @@ type NumericProfile struct {
 	FineHist  []int64   `json:"fine_hist"`
 	// FineSum is the sum of the values in each fine bin, so that the mass of
 	// a bin can be placed at its mean (Wasserstein from profiles).
-	FineSum []float64 `json:"fine_sum"`
-	coarse  []int     // fine bin -> coarse bin, built on first use
+	FineSum []float64             `json:"fine_sum"`
+	acc     atomic.Pointer[accel] // derived lookups, built on first use
+}
+
+// accel holds lookups derived from the edges: the coarse bin of each fine
+// bin, and a table over a uniform grid of the fine-edge range giving the
+// first fine bin of each cell, which narrows each bin search to a few edges.
+type accel struct {
+	coarse    []int
+	lut       []int32
+	lo, scale float64
+}
+
+const lutCells = 4096
+
+func (n *NumericProfile) lookups() *accel {
+	if a := n.acc.Load(); a != nil {
+		return a
+	}
+	a := &accel{coarse: make([]int, len(n.FineEdges)+1)}
+	for i, e := range n.FineEdges {
+		a.coarse[i] = binIndex(n.Edges, e)
+	}
+	a.coarse[len(n.FineEdges)] = len(n.Edges)
+	if k := len(n.FineEdges); k > 16 && n.FineEdges[k-1] > n.FineEdges[0] {
+		a.lo = n.FineEdges[0]
+		a.scale = lutCells / (n.FineEdges[k-1] - a.lo)
+		a.lut = make([]int32, lutCells+2)
+		for c := range a.lut {
+			a.lut[c] = int32(binIndex(n.FineEdges, a.lo+float64(c)/a.scale))
+		}
+		if math.IsInf(a.scale, 0) || math.IsNaN(a.scale) {
+			a.lut = nil
+		}
+	}
+	n.acc.Store(a)
+	return a
 }
 
 // coarseOf maps each fine bin to the coarse bin that contains it; the fine
 // edges contain the coarse ones, so every fine bin lies in one coarse bin.
-func (n *NumericProfile) coarseOf() []int {
-	if n.coarse == nil {
-		m := make([]int, len(n.FineEdges)+1)
-		for i, e := range n.FineEdges {
-			m[i] = binIndex(n.Edges, e)
-		}
-		m[len(n.FineEdges)] = len(n.Edges)
-		n.coarse = m
+func (n *NumericProfile) coarseOf() []int { return n.lookups().coarse }
+
+// fineBin is binIndex(n.FineEdges, x), narrowed by the lookup table and
+// checked, falling back to the full search when rounding misplaces x.
+func (n *NumericProfile) fineBin(x float64) int {
+	a := n.lookups()
+	e := n.FineEdges
+	if a.lut == nil || !(x > e[0]) || x > e[len(e)-1] {
+		return binIndex(e, x)
 	}
-	return n.coarse
+	c := int((x - a.lo) * a.scale)
+	if c < 0 || c >= len(a.lut)-1 {
+		return binIndex(e, x)
+	}
+	lo, hi := int(a.lut[c]), int(a.lut[c+1])
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if e[m] < x {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if (lo > 0 && !(e[lo-1] < x)) || (lo < len(e) && !(e[lo] >= x)) {
+		return binIndex(e, x)
+	}
+	return lo
 }
 
 // CategoricalProfile holds the vocabulary of a categorical column and its

@@ -119,7 +119,7 @@ func (c *Column) add(p *Profile, v Value) {
 	d := x - c.Mean
 	c.Mean += d / float64(c.Count)
 	c.M2 += d * (x - c.Mean)
-	k := binIndex(p.Numeric.FineEdges, x)
+	k := p.Numeric.fineBin(x)
 	c.Bins[k]++
 	c.Sums[k] += x
 }

@@ -292,3 +292,23 @@ func TestRowErrors(t *testing.T) {
 		t.Errorf("unbound window: err = %v", err)
 	}
 }
+
+func TestFineBinMatchesSearch(t *testing.T) {
+	ref := buildRef(t, rows(51, 30000, 0))
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, f := range ref.Features[:3] {
+		n := f.Numeric
+		probe := append([]float64{}, n.FineEdges...)
+		for _, e := range n.FineEdges {
+			probe = append(probe, math.Nextafter(e, math.Inf(1)), math.Nextafter(e, math.Inf(-1)))
+		}
+		for range 100000 {
+			probe = append(probe, n.Min+(n.Max-n.Min)*(1.2*r.Float64()-0.1))
+		}
+		for _, x := range probe {
+			if got, want := n.fineBin(x), binIndex(n.FineEdges, x); got != want {
+				t.Fatalf("%s: fineBin(%v) = %d, binary search %d", f.Name, x, got, want)
+			}
+		}
+	}
+}
