@@ -1,0 +1,169 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/megapipe/mega/shared/registry"
+)
+
+func init() { commands = append(commands, newModelsCmd) }
+
+// modelView is what `mega models --json` prints for one model.
+type modelView struct {
+	Model    registry.Model     `json:"model"`
+	Versions []registry.Version `json:"versions"`
+}
+
+func newModelsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "models [NAME]",
+		Short: "Registry: versions, sizes, metrics, gate verdicts, which one serves",
+		Long: "models lists every model with its serving version; with NAME it shows each version's\n" +
+			"teacher / student / int8 sizes, test metrics, latency, gate verdict, and marks the one serving.",
+		Example: "  mega models\n  mega models breast-cancer\n  mega models breast-cancer --json",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			reg := registry.New(env.Docs)
+			var names []string
+			if len(args) == 1 {
+				names = args
+			} else {
+				ms, err := reg.Models(ctx)
+				if err != nil {
+					return err
+				}
+				for _, m := range ms {
+					names = append(names, m.Name)
+				}
+			}
+			var views []modelView
+			for _, n := range names {
+				m, err := reg.Model(ctx, n)
+				if err != nil {
+					return err
+				}
+				vs, err := reg.Versions(ctx, n)
+				if err != nil {
+					return err
+				}
+				views = append(views, modelView{Model: m, Versions: vs})
+			}
+			if global.JSON {
+				return printJSON(cmd.OutOrStdout(), views)
+			}
+			if len(views) == 0 {
+				fmt.Fprintln(cmd.OutOrStdout(), "no models yet: drop a dataset with `mega drop FILE --dataset NAME`")
+				return nil
+			}
+			for _, v := range views {
+				printModel(cmd.OutOrStdout(), v, len(args) == 1)
+			}
+			return nil
+		},
+	}
+}
+
+func printModel(w io.Writer, v modelView, detail bool) {
+	serving := "(nothing deployed)"
+	if s := v.Model.Serving; s != nil {
+		serving = fmt.Sprintf("%s since %s (sha256 %s…)", s.Version, s.Moved.Format("2006-01-02 15:04:05"), s.SHA256[:min(12, len(s.SHA256))])
+	}
+	fmt.Fprintf(w, "model %s: %d version(s), serving %s\n", v.Model.Name, len(v.Versions), serving)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tSTATUS\tRUN\tTEACHER\tSTUDENT\tINT8\tINT8/STUDENT\tGATE")
+	for _, ver := range v.Versions {
+		mark := ""
+		if v.Model.Serving != nil && v.Model.Serving.Version == ver.Version {
+			mark = " *"
+		}
+		gate := "-"
+		if ver.Gate != nil {
+			gate = map[bool]string{true: "passed", false: "REJECTED"}[ver.Gate.Passed]
+		}
+		ratio := ""
+		if s, i := ver.Artifacts["student"].Size, ver.Artifacts["int8"].Size; s > 0 && i > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*float64(i)/float64(s))
+		}
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ver.Version, mark, ver.Status, ver.RunID,
+			modelCell(ver, "teacher"), modelCell(ver, "student"), modelCell(ver, "int8"), ratio, gate)
+	}
+	tw.Flush()
+	if !detail {
+		return
+	}
+	for _, ver := range v.Versions {
+		fmt.Fprintf(w, "\n%s (%s, task %s)\n", ver.Version, ver.Created.Format("2006-01-02 15:04:05"), ver.Task)
+		if ver.Gate != nil {
+			fmt.Fprintf(w, "  gate: %s\n", ver.Gate.Reason)
+		}
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  METRIC\tTEACHER\tSTUDENT\tINT8")
+		for _, k := range []string{"accuracy", "macro_f1", "roc_auc", "log_loss", "rmse", "mae", "r2", "bytes", "latency_median_ns", "agreement", "params"} {
+			row := []string{}
+			any := false
+			for _, m := range []string{"teacher", "student", "int8"} {
+				if x, ok := ver.Metrics[m+"_"+k]; ok {
+					row = append(row, formatMetric(k, x))
+					any = true
+				} else {
+					row = append(row, "-")
+				}
+			}
+			if any {
+				fmt.Fprintf(tw, "  %s\t%s\n", k, strings.Join(row, "\t"))
+			}
+		}
+		tw.Flush()
+		for _, name := range sortedKeys(ver.Artifacts) {
+			a := ver.Artifacts[name]
+			fmt.Fprintf(w, "  %-10s %s (%d bytes)\n", name, a.URI, a.Size)
+		}
+	}
+}
+
+func modelCell(v registry.Version, name string) string {
+	a, ok := v.Artifacts[name]
+	if !ok {
+		return "-"
+	}
+	cell := humanBytes(a.Size)
+	if acc, ok := v.Metrics[name+"_accuracy"]; ok {
+		cell += fmt.Sprintf(" acc %.3f", acc)
+	} else if rmse, ok := v.Metrics[name+"_rmse"]; ok {
+		cell += fmt.Sprintf(" rmse %.3g", rmse)
+	}
+	return cell
+}
+
+func formatMetric(k string, x float64) string {
+	switch k {
+	case "bytes":
+		return humanBytes(int64(x))
+	case "latency_median_ns":
+		return fmt.Sprintf("%.1f µs", x/1000)
+	case "params":
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.4f", x)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
