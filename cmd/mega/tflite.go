@@ -105,6 +105,7 @@ func newTfliteQuantizeCmd() *cobra.Command {
 	var (
 		out, calib, io string
 		perTensor      bool
+		noEqualize     bool
 	)
 	c := &cobra.Command{
 		Use:   "quantize MODEL [--calib FILE] -o OUT [--io float|int8]",
@@ -147,7 +148,8 @@ func newTfliteQuantizeCmd() *cobra.Command {
 				}
 				cal = quant.Samples(samples)
 			}
-			q, rep, err := quant.Quantize(cmd.Context(), m, cal, quant.Options{IO: ioType, PerTensorWeights: perTensor})
+			q, rep, err := quant.Quantize(cmd.Context(), m, cal, quant.Options{IO: ioType, PerTensorWeights: perTensor,
+				NoInputEqualization: noEqualize})
 			if err != nil {
 				return err
 			}
@@ -168,6 +170,9 @@ func newTfliteQuantizeCmd() *cobra.Command {
 				fmt.Fprintf(w, " (%d samples)", rep.Samples)
 			}
 			fmt.Fprintf(w, ", %s I/O\n", rep.IO)
+			for _, w := range rep.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", w)
+			}
 			if rep.ClampedBias > 0 {
 				fmt.Fprintf(w, "warning: %d bias values did not fit in int32 and were clamped\n", rep.ClampedBias)
 			}
@@ -179,5 +184,6 @@ func newTfliteQuantizeCmd() *cobra.Command {
 	f.StringVar(&calib, "calib", "", "calibration samples (.csv, or raw float32)")
 	f.StringVar(&io, "io", "float", "model input/output type: float or int8")
 	f.BoolVar(&perTensor, "per-tensor", false, "one weight scale per tensor instead of per output channel")
+	f.BoolVar(&noEqualize, "no-equalize", false, "do not rescale wide-ranging float input features before quantizing")
 	return c
 }

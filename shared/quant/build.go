@@ -128,8 +128,24 @@ func (g *graph) quantize(ranges map[int]Range, opts Options, rep *Report) (*tfli
 		return nil, err
 	}
 	rep.Operators = map[string]int{}
-	for _, op := range sg.Operators {
-		rep.Operators[q.OperatorCodes[op.OpcodeIndex].Builtin.String()]++
+	for oi, op := range sg.Operators {
+		code := q.OperatorCodes[op.OpcodeIndex].Builtin
+		rep.Operators[code.String()]++
+		if code != tflite.OpFullyConnected && code != tflite.OpConv2D && code != tflite.OpDepthwiseConv2D {
+			continue
+		}
+		// XNNPACK takes int8 FC/CONV only when s_in*s_w/s_out < 256.
+		sIn := sg.Tensors[op.Inputs[0]].Quantization.Scale[0]
+		sOut := sg.Tensors[op.Outputs[0]].Quantization.Scale[0]
+		worst := 0.0
+		for _, sw := range sg.Tensors[op.Inputs[1]].Quantization.Scale {
+			worst = max(worst, float64(sIn)*float64(sw)/float64(sOut))
+		}
+		if worst >= 256 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("operator %d %s: requantization scale %.4g >= 256: the official "+
+				"runtime's XNNPACK delegate refuses the model and falls back to its reference kernels (an input range "+
+				"much wider than the layer's output range; float I/O with calibration rows equalizes such inputs)", oi, code, worst))
+		}
 	}
 	return q, nil
 }

@@ -109,6 +109,9 @@ type Report struct {
 	// EqualizedInputs names the float inputs that were rescaled per feature
 	// in float before quantization (see the package documentation).
 	EqualizedInputs []string `json:"equalized_inputs,omitempty"`
+	// Warnings are facts about the result a user should know (for example an
+	// operator the official runtime's XNNPACK delegate will refuse).
+	Warnings []string `json:"warnings,omitempty"`
 	// ClampedBias counts bias values that did not fit in int32.
 	ClampedBias int `json:"clamped_bias,omitempty"`
 	// FloatBytes and Int8Bytes are the encoded sizes of the two models.

@@ -259,11 +259,21 @@ func TestInputEqualization(t *testing.T) {
 	if with > 0.05 {
 		t.Errorf("with equalization, int8 differs from float by up to %v, want <= 0.05", with)
 	}
-	plain, _, err := quant.Quantize(context.Background(), f, quant.Rows(calib), quant.Options{NoInputEqualization: true})
+	plain, plainRep, err := quant.Quantize(context.Background(), f, quant.Rows(calib), quant.Options{NoInputEqualization: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The input scale (about 16) times the first layer's weight scales over
+	// its output scale exceeds XNNPACK's limit of 256.
+	if len(plainRep.Warnings) == 0 {
+		t.Errorf("no warning for the unequalized model")
+	} else {
+		t.Logf("warning: %s", plainRep.Warnings[0])
+	}
 	without := maxProbDiff(t, f, plain, test)
+	if len(rep.Warnings) != 0 {
+		t.Errorf("equalized model has warnings %v", rep.Warnings)
+	}
 	if without < 4*with {
 		t.Errorf("without equalization the error is %v, with %v: expected equalization to matter here", without, with)
 	}
