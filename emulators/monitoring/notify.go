@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -180,7 +181,13 @@ func newPubSubNotifier(host string, log *slog.Logger) *pubsubNotifier {
 }
 
 func (n *pubsubNotifier) Notify(ctx context.Context, topic string, data []byte) error {
-	if n.host == "" {
+	n.mu.Lock()
+	if n.host == "" { // read late: the stack may export the variable after creating the server
+		n.host = os.Getenv("PUBSUB_EMULATOR_HOST")
+	}
+	host := n.host
+	n.mu.Unlock()
+	if host == "" {
 		n.log.Warn("monitoring emulator: PUBSUB_EMULATOR_HOST is not set; notification dropped", "topic", topic)
 		return nil
 	}
@@ -193,7 +200,7 @@ func (n *pubsubNotifier) Notify(ctx context.Context, topic string, data []byte) 
 	c, ok := n.clients[project]
 	if !ok {
 		var err error
-		c, err = pubsub.NewClient(context.WithoutCancel(ctx), project, option.WithEndpoint(n.host), option.WithoutAuthentication(),
+		c, err = pubsub.NewClient(context.WithoutCancel(ctx), project, option.WithEndpoint(host), option.WithoutAuthentication(),
 			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())))
 		if err != nil {
 			n.mu.Unlock()

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -103,7 +102,7 @@ func NewServer(opts Options) (*Server, error) {
 		opts.AlertTopic = config.TopicDriftAlerts
 	}
 	if opts.Notifier == nil {
-		opts.Notifier = newPubSubNotifier(os.Getenv("PUBSUB_EMULATOR_HOST"), opts.Logger)
+		opts.Notifier = newPubSubNotifier("", opts.Logger) // PUBSUB_EMULATOR_HOST, read when publishing
 	}
 	s := &Server{
 		opts: opts, log: opts.Logger, now: opts.Now,
