@@ -80,6 +80,10 @@ func TestParseRejectsBadModels(t *testing.T) {
 		{"unknown tensor type", func(m *Model) { m.Subgraphs[0].Tensors[3].Type = 99 }, ErrInvalid, "subgraphs[0].tensors[3].type"},
 		{"schema version", func(m *Model) { m.Version = 2 }, ErrUnsupported, "version"},
 		{"no subgraphs", func(m *Model) { m.Subgraphs = nil; m.SignatureDefs = nil }, ErrInvalid, "subgraphs"},
+		{"no buffers", func(m *Model) {
+			m.Buffers = nil
+			m.Subgraphs[0].Tensors[1].Buffer, m.Subgraphs[0].Tensors[2].Buffer = 0, 0
+		}, ErrInvalid, "buffers"},
 		{"opcode version 0", func(m *Model) { m.OperatorCodes[0].Version = 0 }, ErrInvalid, "operator_codes[0].version"},
 	}
 	for _, tt := range tests {

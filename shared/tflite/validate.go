@@ -20,6 +20,11 @@ func (m *Model) Validate() error {
 	if len(m.Subgraphs) == 0 {
 		return formatErr("subgraphs", ErrInvalid, "a model needs at least one subgraph")
 	}
+	for i, sg := range m.Subgraphs {
+		if len(sg.Tensors) > 0 && len(m.Buffers) == 0 {
+			return formatErr("buffers", ErrInvalid, "subgraph %d has tensors but the model has no buffers (buffer 0 is the empty sentinel they point at)", i)
+		}
+	}
 	for i, oc := range m.OperatorCodes {
 		path := fmt.Sprintf("operator_codes[%d]", i)
 		if oc.Builtin < 0 {
