@@ -224,6 +224,3 @@ func referenceWithPredictions(ctx context.Context, env *step.Env, uri string, sp
 	return ref, nil
 }
 
-func submitKubeflow(ctx context.Context, env *step.Env, run step.Run, m *events.Message) (step.Result, error) {
-	return step.Result{}, step.Permanentf("the kubeflow training backend is not wired into train yet; set MEGA_TRAIN_BACKEND=local")
-}

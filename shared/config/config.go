@@ -93,6 +93,9 @@ type Config struct {
 	MonitoringEndpoint string
 	TrainBackend       string
 	LogLevel           string
+	Region             string // MEGA_REGION [us-central1]: Vertex AI Pipelines region
+	Image              string // MEGA_IMAGE: the mega container image (Kubeflow components, Cloud Run)
+	VertexEndpoint     string // MEGA_VERTEX_ENDPOINT: host:port of a Vertex AI API without TLS (tests) [the real service]
 }
 
 // FromEnv reads the configuration from the environment.
@@ -115,6 +118,9 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	c.MonitoringEndpoint = get("MEGA_MONITORING_ENDPOINT", "")
 	c.TrainBackend = get("MEGA_TRAIN_BACKEND", "local")
 	c.LogLevel = get("MEGA_LOG_LEVEL", "info")
+	c.Region = get("MEGA_REGION", "us-central1")
+	c.Image = get("MEGA_IMAGE", "")
+	c.VertexEndpoint = get("MEGA_VERTEX_ENDPOINT", "")
 	switch c.TrainBackend {
 	case "local", "kubeflow":
 	default:

@@ -17,13 +17,13 @@ func TestFromLookup(t *testing.T) {
 			name: "defaults",
 			env:  nil,
 			want: Config{Project: "megapipe-local", RawBucket: "megapipe-local-raw", ModelsBucket: "megapipe-local-models",
-				ArtifactsBucket: "megapipe-local-artifacts", TrainBackend: "local", LogLevel: "info"},
+				ArtifactsBucket: "megapipe-local-artifacts", TrainBackend: "local", LogLevel: "info", Region: "us-central1"},
 		},
 		{
 			name: "project and prefix",
 			env:  map[string]string{"GOOGLE_CLOUD_PROJECT": "acme-ml", "MEGA_PREFIX": "mp", "MEGA_ARTIFACTS_BUCKET": "art"},
 			want: Config{Project: "acme-ml", RawBucket: "mp-raw", ModelsBucket: "mp-models", ArtifactsBucket: "art",
-				TrainBackend: "local", LogLevel: "info"},
+				TrainBackend: "local", LogLevel: "info", Region: "us-central1"},
 		},
 		{name: "bad backend", env: map[string]string{"MEGA_TRAIN_BACKEND": "gpu"}, wantErr: true},
 	}

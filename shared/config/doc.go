@@ -18,4 +18,7 @@
 //	MEGA_MONITORING_ENDPOINT host:port of a Monitoring API without TLS (local emulator) [the real service]
 //	MEGA_TRAIN_BACKEND       local | kubeflow [local]
 //	MEGA_LOG_LEVEL           debug | info | warn | error [info]
+//	MEGA_REGION              Vertex AI Pipelines region [us-central1]
+//	MEGA_IMAGE               the mega container image, for Kubeflow components
+//	MEGA_VERTEX_ENDPOINT     host:port of a Vertex AI API without TLS (tests) [the real service]
 package config
