@@ -48,8 +48,9 @@
 // and carries a CreateTimeSeriesSummary detail. The emulator does not
 // reject points far in the past or future (the real service refuses points
 // older than 25 hours), so tests can use fixed clocks.
-// CreateMetricDescriptor of an existing type succeeds if the definition is
-// identical and returns AlreadyExists otherwise.
+// CreateMetricDescriptor of an existing type updates it, except that labels
+// are never removed, as the real service documents; an auto-created
+// descriptor must be GAUGE (the default) or CUMULATIVE.
 //
 // Values: DOUBLE, INT64 and BOOL gauges (and the kinds written by clients);
 // STRING and DISTRIBUTION points are refused. Filters: see Filter.

@@ -76,10 +76,19 @@ func (m *metricService) CreateMetricDescriptor(_ context.Context, req *monitorin
 	m.s.mu.Lock()
 	defer m.s.mu.Unlock()
 	if old, ok := m.s.descriptors[nd.Name]; ok {
-		if proto.Equal(old, nd) {
-			return proto.Clone(old).(*metricpb.MetricDescriptor), nil
+		// The real service updates an existing descriptor, except that
+		// metric labels are never removed.
+		have := map[string]bool{}
+		for _, l := range nd.GetLabels() {
+			have[l.GetKey()] = true
 		}
-		return nil, status.Errorf(codes.AlreadyExists, "A metric descriptor of type %q already exists with a different definition; delete it first.", d.GetType())
+		var kept []*labelpb.LabelDescriptor
+		for _, l := range old.GetLabels() {
+			if !have[l.GetKey()] {
+				kept = append(kept, l)
+			}
+		}
+		nd.Labels = append(kept, nd.Labels...)
 	}
 	m.s.descriptors[nd.Name] = nd
 	m.s.dirty = true
@@ -254,6 +263,10 @@ func (m *metricService) CreateTimeSeries(ctx context.Context, req *monitoringpb.
 			kind := ts.GetMetricKind()
 			if kind == metricpb.MetricDescriptor_METRIC_KIND_UNSPECIFIED {
 				kind = metricpb.MetricDescriptor_GAUGE
+			}
+			if kind != metricpb.MetricDescriptor_GAUGE && kind != metricpb.MetricDescriptor_CUMULATIVE {
+				fail(i, ts, "Field timeSeries[%d].metricKind had an invalid value of %q: an auto-created metric must be GAUGE or CUMULATIVE.", i, kind)
+				continue
 			}
 			d = &metricpb.MetricDescriptor{Name: dname, Type: ts.GetMetric().GetType(), MetricKind: kind, ValueType: vt,
 				Description: "Auto created custom metric.", DisplayName: ts.GetMetric().GetType()}

@@ -161,13 +161,22 @@ func TestMetricDescriptors(t *testing.T) {
 	if want := name + "/metricDescriptors/" + typ; d.GetName() != want {
 		t.Errorf("name = %q, want %q", d.GetName(), want)
 	}
-	// identical re-creation is fine; a different definition is AlreadyExists
+	// re-creation updates the descriptor, but never removes labels (as the real service)
 	if _, err := env.metrics.CreateMetricDescriptor(ctx, &monitoringpb.CreateMetricDescriptorRequest{Name: name, MetricDescriptor: gaugeDescriptor(typ, "model")}); err != nil {
 		t.Errorf("identical re-create: %v", err)
 	}
-	_, err = env.metrics.CreateMetricDescriptor(ctx, &monitoringpb.CreateMetricDescriptorRequest{Name: name, MetricDescriptor: gaugeDescriptor(typ, "other")})
-	if status.Code(err) != codes.AlreadyExists {
-		t.Errorf("different re-create: %v, want AlreadyExists", err)
+	upd := gaugeDescriptor(typ, "other")
+	upd.Description = "updated"
+	d, err = env.metrics.CreateMetricDescriptor(ctx, &monitoringpb.CreateMetricDescriptorRequest{Name: name, MetricDescriptor: upd})
+	if err != nil {
+		t.Fatalf("re-create with another label: %v", err)
+	}
+	var keys []string
+	for _, l := range d.GetLabels() {
+		keys = append(keys, l.GetKey())
+	}
+	if diff := cmp.Diff([]string{"model", "other"}, keys); diff != "" || d.GetDescription() != "updated" {
+		t.Errorf("updated descriptor %q, labels (-want +got):\n%s", d.GetDescription(), diff)
 	}
 	for _, bad := range []*metricpb.MetricDescriptor{
 		gaugeDescriptor("compute.googleapis.com/instance/cpu"),
@@ -255,6 +264,11 @@ func TestCreateTimeSeriesRules(t *testing.T) {
 			codes.InvalidArgument, `Unrecognized metric label "zone"`},
 		{"system metric without descriptor", []*monitoringpb.TimeSeries{doublePoint("compute.googleapis.com/x", nil, t0, 1)}, codes.NotFound, "Could not find descriptor"},
 		{"too many series", many, codes.InvalidArgument, "at most 200"},
+		{"auto-created DELTA metric", []*monitoringpb.TimeSeries{func() *monitoringpb.TimeSeries {
+			ts := doublePoint("custom.googleapis.com/auto/delta", nil, t0, 1)
+			ts.MetricKind = metricpb.MetricDescriptor_DELTA
+			return ts
+		}()}, codes.InvalidArgument, "must be GAUGE or CUMULATIVE"},
 		{"auto-created custom metric", []*monitoringpb.TimeSeries{doublePoint("custom.googleapis.com/auto/x", map[string]string{"k": "v"}, t0, 7)}, codes.OK, ""},
 	}
 	for _, st := range steps {
