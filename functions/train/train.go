@@ -223,4 +223,3 @@ func referenceWithPredictions(ctx context.Context, env *step.Env, uri string, sp
 	}
 	return ref, nil
 }
-
