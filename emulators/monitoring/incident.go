@@ -220,6 +220,7 @@ func (s *Server) evaluatePolicy(p *monitoringpb.AlertPolicy, now time.Time) []ev
 				in.Observed = r.observed
 				in.LastData = r.last
 				open[in.SeriesKey] = in
+				s.dirty = true
 			case th.GetEvaluationMissingData() == monitoringpb.AlertPolicy_Condition_EVALUATION_MISSING_DATA_INACTIVE:
 				in.close(now, fmt.Sprintf("%s for %s has no data; the condition treats missing data as not met.", in.MetricType, labelText(in.MetricLabels)))
 				emit(in, c)

@@ -213,26 +213,26 @@ func align(samples []sample, start, end time.Time, g aggregation) []point {
 		}
 		return out
 	}
+	// One pass: the sample at t is in window k = floor((end-t)/P); samples
+	// ascend in time, so k descends and each window's samples are adjacent.
 	var out []point
-	// walk windows from the oldest one that can hold a sample to end
-	if len(in) == 0 {
-		return nil
-	}
-	k := int64(end.Sub(in[0].end) / g.period) // index of the window holding in[0]
-	for ; k >= 0; k-- {
-		wEnd := end.Add(-time.Duration(k) * g.period)
-		wStart := wEnd.Add(-g.period)
-		var vals []float64
-		for _, s := range in {
-			if s.end.After(wStart) && !s.end.After(wEnd) {
-				vals = append(vals, s.value)
-			}
+	var vals []float64
+	cur := int64(-1)
+	flush := func() {
+		if len(vals) > 0 {
+			out = append(out, point{end.Add(-time.Duration(cur) * g.period), alignValues(g.aligner, vals)})
+			vals = vals[:0]
 		}
-		if len(vals) == 0 {
-			continue
-		}
-		out = append(out, point{wEnd, alignValues(g.aligner, vals)})
 	}
+	for _, s := range in {
+		k := int64(end.Sub(s.end) / g.period)
+		if k != cur {
+			flush()
+			cur = k
+		}
+		vals = append(vals, s.value)
+	}
+	flush()
 	return out
 }
 

@@ -58,3 +58,25 @@ func TestParseAggregationErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestAlignWindowEdges(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	// A sample exactly at a window's end belongs to that window; the
+	// interval's start is exclusive.
+	samples := []sample{{end: at(0), value: 100}, {end: at(60), value: 1}, {end: at(61), value: 2}, {end: at(120), value: 3}}
+	g := aggregation{period: time.Minute, aligner: monitoringpb.Aggregation_ALIGN_SUM}
+	want := []point{{at(60), 1}, {at(120), 5}}
+	if diff := cmp.Diff(want, align(samples, at(0), at(120), g), cmp.AllowUnexported(point{})); diff != "" {
+		t.Errorf("align (-want +got):\n%s", diff)
+	}
+	// 7 days of 5-minute points aligned by the minute: one pass, one point per sample.
+	var week []sample
+	for i := 0; i < 7*24*12; i++ {
+		week = append(week, sample{end: at(300 * (i + 1)), value: float64(i)})
+	}
+	got := align(week, at(0), at(300*len(week)), g)
+	if len(got) != len(week) || got[len(got)-1].v != float64(len(week)-1) {
+		t.Errorf("week: %d points, last %v", len(got), got[len(got)-1])
+	}
+}
