@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	flatbuffers "github.com/google/flatbuffers/go"
+	"github.com/google/go-cmp/cmp"
 	"github.com/megapipe/mega/shared/tflite/tflitetest"
 )
 
@@ -257,4 +258,39 @@ func TestParseAcceptsPersonDetectQuirks(t *testing.T) {
 	if quirks != 14 {
 		t.Errorf("%d 1-D tensors with quantized_dimension 3, MANIFEST.md says 14", quirks)
 	}
+}
+
+// withExternalBuffers encodes m with the listed buffers stored after the
+// flatbuffer (offset/size fields, the layout of models over 2 GB).
+func withExternalBuffers(m *Model, ext map[int]bool) []byte {
+	// The layout does not depend on the offset values, so a first pass gives
+	// the flatbuffer's length.
+	first := (&writer{fb: flatbuffers.NewBuilder(1024), external: ext, extBase: 1 << 40}).model(m)
+	base := (len(first) + 15) &^ 15
+	out := (&writer{fb: flatbuffers.NewBuilder(1024), external: ext, extBase: uint64(base)}).model(m)
+	out = append(out, make([]byte, base-len(out))...)
+	for i, b := range m.Buffers {
+		if ext[i] {
+			out = append(out, b...)
+		}
+	}
+	return out
+}
+
+func TestParseExternalBuffers(t *testing.T) {
+	m := tinyModel()
+	b := withExternalBuffers(m, map[int]bool{1: true, 2: true})
+	if bytes.Contains(b[:len(b)-16], []byte{1, 2, 3, 4, 5, 6, 7, 8}) {
+		t.Fatal("the weights are inside the flatbuffer; the test would prove nothing")
+	}
+	got, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m, got); diff != "" {
+		t.Errorf("model with external buffers (-want +got):\n%s", diff)
+	}
+	// Cut the external data short: a clear error.
+	_, err = Parse(b[:len(b)-3])
+	checkFormatError(t, err, ErrTruncated, "buffers[2].offset")
 }

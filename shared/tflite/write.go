@@ -38,6 +38,10 @@ func (m *Model) Marshal() (out []byte, err error) {
 
 type writer struct {
 	fb *flatbuffers.Builder
+	// external, used by tests only, writes the listed buffers as offset/size
+	// references to data placed after the flatbuffer at extBase.
+	external map[int]bool
+	extBase  uint64
 }
 
 func (w *writer) ints(v []int) flatbuffers.UOffsetT {
@@ -89,12 +93,24 @@ func (w *writer) model(m *Model) []byte {
 	// Buffers first: they hold most bytes, and writing them first (at the end
 	// of the file) keeps every other offset small.
 	bufs := make([]flatbuffers.UOffsetT, len(m.Buffers))
+	extOff := w.extBase
+	extAt := map[int]uint64{}
+	for i := range m.Buffers {
+		if w.external[i] {
+			extAt[i] = extOff
+			extOff += uint64(len(m.Buffers[i]))
+		}
+	}
 	for i := len(m.Buffers) - 1; i >= 0; i-- {
 		var data flatbuffers.UOffsetT
-		if len(m.Buffers[i]) > 0 {
+		if len(m.Buffers[i]) > 0 && !w.external[i] {
 			data = w.bytes(m.Buffers[i], 16)
 		}
 		fb.StartObject(3)
+		if w.external[i] {
+			fb.PrependUint64Slot(2, uint64(len(m.Buffers[i])), 0)
+			fb.PrependUint64Slot(1, extAt[i], 0)
+		}
 		if data != 0 {
 			fb.PrependUOffsetTSlot(0, data, 0)
 		}
