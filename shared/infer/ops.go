@@ -819,17 +819,16 @@ func (k *concatKernel) prepare(ip *Interpreter, n *node) error {
 			if err := quantCheck(y, "output"); err != nil {
 				return err
 			}
-			// TFLite: equal quantization copies; otherwise
-			// round(q*s_in/s_out - zp_in*s_in/s_out) + zp_out, clamped.
+			// TFLite requires int8 inputs and output to share one
+			// quantization (concatenation.cc); the official runtime rejects
+			// others, so this interpreter does too.
+			if x.Scale() != y.Scale() || x.ZeroPoint() != y.ZeroPoint() {
+				return errf(ErrInvalid, "int8 input %d quantization (%v, %d) differs from the output's (%v, %d)",
+					j, x.Scale(), x.ZeroPoint(), y.Scale(), y.ZeroPoint())
+			}
 			var lut kernels.LUT
-			scale := x.Scale() / y.Scale()
-			bias := -float32(x.ZeroPoint()) * scale
 			for v := -128; v <= 127; v++ {
-				q := int32(v)
-				if x.Scale() != y.Scale() || x.ZeroPoint() != y.ZeroPoint() {
-					q = int32(kernels.RoundHalfAway32(float32(v)*scale+bias)) + y.ZeroPoint()
-				}
-				lut[uint8(int8(v))] = int8(min(max(q, lo), hi))
+				lut[uint8(int8(v))] = int8(min(max(int32(v), lo), hi))
 			}
 			k.luts = append(k.luts, &lut)
 		}
@@ -1096,13 +1095,7 @@ func (k *quantizeKernel) prepare(ip *Interpreter, n *node) error {
 		if err := quantCheck(x, "input"); err != nil {
 			return err
 		}
-		m, sh := kernels.QuantizeMultiplier(float64(x.Scale()) / float64(y.Scale()))
-		var lut kernels.LUT
-		for v := -128; v <= 127; v++ {
-			q := kernels.MultiplyByQuantizedMultiplier(int32(v)-x.ZeroPoint(), m, sh) + y.ZeroPoint()
-			lut[uint8(int8(v))] = int8(min(max(q, -128), 127))
-		}
-		k.lut = &lut
+		k.lut = kernels.NewRequantizeLUT(ip.opts.Requant, x.Scale(), x.ZeroPoint(), y.Scale(), y.ZeroPoint())
 	default:
 		return typeErr(n, x, y)
 	}

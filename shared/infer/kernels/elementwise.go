@@ -302,3 +302,28 @@ func Requantize(in []int8, zpIn int32, m int32, shift int, zpOut int32, out []in
 		out[i] = int8(min(max(v, -128), 127))
 	}
 }
+
+// NewRequantizeLUT tabulates an int8 -> int8 QUANTIZE (requantization).
+// Reference: TFLite's Requantize, MBQM(q - zp_in, QuantizeMultiplier(s_in/s_out)) + zp_out.
+// XNNPack: XNNPACK's qs8 convert, ((q - zp_in)*M + 128) >> 8 + zp_out with
+// M = lrintf(256*float32(s_in/s_out)), used when s_in/s_out is within
+// [2^-8, 2^7] (XNNPACK's range; outside it the official runtime keeps
+// TFLite's kernel).
+func NewRequantizeLUT(mode Mode, sIn float32, zpIn int32, sOut float32, zpOut int32) *LUT {
+	var t LUT
+	r := float32(sIn / sOut)
+	if mode == XNNPack && r >= 1.0/256 && r <= 128 {
+		m := int32(RoundHalfEven32(256 * r))
+		for v := int32(-128); v <= 127; v++ {
+			q := ((v-zpIn)*m+128)>>8 + zpOut
+			t[uint8(int8(v))] = int8(min(max(q, -128), 127))
+		}
+		return &t
+	}
+	m, sh := QuantizeMultiplier(float64(sIn) / float64(sOut))
+	for v := int32(-128); v <= 127; v++ {
+		q := MultiplyByQuantizedMultiplier(v-zpIn, m, sh) + zpOut
+		t[uint8(int8(v))] = int8(min(max(q, -128), 127))
+	}
+	return &t
+}

@@ -366,3 +366,27 @@ func TestQuantizeDequantize(t *testing.T) {
 		t.Errorf("dequantize (-want +got):\n%s", diff)
 	}
 }
+
+func TestRequantizeLUT(t *testing.T) {
+	// s_in/s_out = 0.625 exactly. XNNPACK: M = 160, ((q-zp)*160 + 128) >> 8:
+	// -60 -> (-9600+128)>>8 = -37 (floor -36.97); 60 -> 9728>>8 = 38;
+	// -59 -> -9312>>8 = -37 (floor -36.375). Output zp 5 added.
+	at := func(l *LUT, q int8) int8 { return l[uint8(q)] }
+	x := NewRequantizeLUT(XNNPack, 0.625, 0, 1, 5)
+	got := []int8{at(x, -60), at(x, 60), at(x, -59)}
+	if diff := cmp.Diff([]int8{-32, 43, -32}, got); diff != "" {
+		t.Errorf("xnnpack (-want +got):\n%s", diff)
+	}
+	// Reference: MBQM(-60, QM(0.625)) = SRDHM(-60, 1342177280) = trunc(-37.99..) = -37;
+	// 60 -> (80530636800 + 2^30)/2^31 = 38; -59 -> -36.875 -> trunc(-37.37) = -37.
+	r := NewRequantizeLUT(Reference, 0.625, 0, 1, 5)
+	got = []int8{at(r, -60), at(r, 60), at(r, -59)}
+	if diff := cmp.Diff([]int8{-32, 43, -32}, got); diff != "" {
+		t.Errorf("reference (-want +got):\n%s", diff)
+	}
+	// Ratios outside [2^-8, 2^7] use TFLite's formula in both modes:
+	// 0.001: 127*0.001 -> 0; 300: 1*300 -> clamp 127.
+	if a, b := NewRequantizeLUT(XNNPack, 300, 0, 1, 0), NewRequantizeLUT(Reference, 300, 0, 1, 0); *a != *b || a[1] != 127 || a[0] != 0 {
+		t.Errorf("ratio 300: xnnpack %v..., reference %v...", a[:4], b[:4])
+	}
+}
