@@ -196,3 +196,38 @@ func (s *Step) release(ctx context.Context, env *Env, key, eventID string) {
 		slog.WarnContext(ctx, "cannot release claim; the retry waits for the lease", "error", err)
 	}
 }
+
+// RunBatch runs the step once outside the event path, as a batch job
+// (`mega step`, the Kubeflow components): it records the step in the run
+// record like Handle, runs the same Work on the same artifacts, and publishes
+// the step's messages only when publish is set (inside a pipeline the next
+// component, not the next function, continues the work).
+func (s *Step) RunBatch(ctx context.Context, env *Env, run Run, in events.Input, publish bool) (Result, error) {
+	ctx = logging.With(ctx, "step", s.Name, "run_id", run.ID, "mode", "batch")
+	if err := env.Runs.StartStep(ctx, run.ID, run.Dataset, run.Source, s.Name, in.EventID); err != nil {
+		return Result{}, err
+	}
+	res, err := s.Work(ctx, env, run, in)
+	if err != nil {
+		o := runs.Outcome{Status: runs.StatusFailed, Reason: err.Error()}
+		if ferr := env.Runs.FinishStep(context.WithoutCancel(ctx), run.ID, s.Name, o); ferr != nil {
+			slog.WarnContext(ctx, "cannot record the failure", "error", ferr)
+		}
+		return Result{}, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	if publish {
+		for _, p := range res.Publish {
+			if _, err := env.Topics.PublishJSON(ctx, p.Topic, p.Message, p.Attrs); err != nil {
+				return Result{}, fmt.Errorf("%s: %w", s.Name, err)
+			}
+		}
+	}
+	o := res.Outcome
+	if o.Status == "" {
+		o.Status = runs.StatusSucceeded
+	}
+	if err := env.Runs.FinishStep(ctx, run.ID, s.Name, o); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", s.Name, err)
+	}
+	return res, nil
+}
