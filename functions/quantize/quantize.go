@@ -131,6 +131,10 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if err != nil {
 		return step.Result{}, err
 	}
+	ra, err := env.ReadArtifact(ctx, m.Artifacts["reference"])
+	if err != nil {
+		return step.Result{}, err
+	}
 	metrics := train.Metrics("int8", i8.Scores)
 	for _, bm := range bench.Models {
 		metrics[bm.Name+"_bytes"] = float64(bm.Bytes)
@@ -146,6 +150,7 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 			"int8":      registry.Artifact{URI: qa.URI, SHA256: qa.SHA256, Size: qa.Size},
 			"benchmark": registry.Artifact{URI: ba.URI, SHA256: ba.SHA256, Size: ba.Size},
 			"features":  registry.Artifact{URI: m.Artifacts["features"], SHA256: sha(fa), Size: int64(len(fa))},
+			"reference": registry.Artifact{URI: m.Artifacts["reference"], SHA256: sha(ra), Size: int64(len(ra))},
 		},
 		"metrics": metrics,
 		"gate":    gate,
