@@ -85,6 +85,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 type target struct {
 	bucket, name string
 	generation   int64
+	size         int64             // 0 when unknown (no progress then)
 	metadata     map[string]string // nil when the event did not carry it
 	dataset      string
 }
@@ -103,7 +104,7 @@ func datasetOf(name string) string {
 
 func targetOf(in events.Input) (target, error) {
 	if o := in.Object; o != nil {
-		return target{bucket: o.Bucket, name: o.Name, generation: int64(o.Generation), metadata: o.Metadata, dataset: datasetOf(o.Name)}, nil
+		return target{bucket: o.Bucket, name: o.Name, generation: int64(o.Generation), size: int64(o.Size), metadata: o.Metadata, dataset: datasetOf(o.Name)}, nil
 	}
 	m := in.Message
 	if m == nil || m.Object == "" {
@@ -165,7 +166,18 @@ func work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 		Metadata: map[string]string{"run_id": run.ID, "dataset": t.dataset, "source": run.Source}})
 	quarW := env.Blob.Create(wctx, art, quarName, blob.WriteOptions{ContentType: "application/x-ndjson",
 		Metadata: map[string]string{"run_id": run.ID, "dataset": t.dataset, "source": run.Source}})
-	open := func() (io.ReadCloser, error) { return env.Blob.Open(ictx, t.bucket, t.name, t.generation) }
+	passes := 1
+	if schema == nil {
+		passes = 2 // inference reads the file once more
+	}
+	prog := newProgress(ctx, env.Runs, run.ID, t.size, passes)
+	open := func() (io.ReadCloser, error) {
+		rc, err := env.Blob.Open(ictx, t.bucket, t.name, t.generation)
+		if err != nil {
+			return nil, err
+		}
+		return prog.wrap(rc), nil
+	}
 	res, err := dataset.Ingest(open, dataset.IngestOptions{Name: t.name, Schema: schema,
 		Infer: dataset.InferOptions{Dataset: t.dataset, Label: label}}, cleanW, quarW)
 	if err != nil {
@@ -265,8 +277,11 @@ func resolve(ctx context.Context, env *step.Env, run step.Run, in events.Input) 
 		if t.generation == 0 {
 			t.generation = a.Generation
 		}
-		if t.metadata == nil && a.Generation == t.generation {
-			t.metadata = a.Metadata
+		if a.Generation == t.generation {
+			if t.metadata == nil {
+				t.metadata = a.Metadata
+			}
+			t.size = a.Size
 		}
 	}
 	return t, nil
