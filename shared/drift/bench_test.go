@@ -1,6 +1,8 @@
 package drift
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -8,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -164,7 +167,7 @@ func benchReference(b *testing.B, ref Sample) *Reference {
 	}
 	for i, f := range schema {
 		if f.Kind == Numeric {
-			rb.cols[i] = colBuilder{count: ref.Rows, values: ref.Num[i]}
+			rb.cols[i] = colBuilder{count: ref.Rows, values: slices.Clone(ref.Num[i])}
 		} else {
 			for _, v := range ref.Str[i] {
 				rb.cols[i].cats[v]++
@@ -232,6 +235,12 @@ func BenchmarkFold(b *testing.B) {
 	}
 	b.ReportMetric(float64(cur.Rows)/cpu, "rows/cpu-s")
 	b.ReportMetric(float64(len(js)), "window-bytes")
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	if _, err := zw.Write(js); err != nil || zw.Close() != nil {
+		b.Fatal("gzip window")
+	}
+	b.ReportMetric(float64(z.Len()), "window-gzip-bytes")
 }
 
 // BenchmarkCheckProfiles: the drift check from a reference and a window

@@ -455,7 +455,8 @@ func pvalue(p float64) *float64 {
 func numericSampleStats(ref, cur []float64, p *Profile, wantP bool) (Stats, error) {
 	var st Stats
 	n := p.Numeric
-	rc, cc := floats(n.Hist), floats(histogram(cur, n.Edges))
+	ch, _ := histogramSorted(cur, n.Edges)
+	rc, cc := floats(n.Hist), floats(ch)
 	if err := st.binStats(rc, cc); err != nil {
 		return st, err
 	}

@@ -514,7 +514,7 @@ func (c *colBuilder) profile(f Feature, o BuilderOptions) (Profile, error) {
 		p.Categorical = vocabulary(c.cats, o.MaxCategories)
 		return p, nil
 	}
-	xs := slices.Clone(c.values)
+	xs := c.values // sorted in place: the order of the builder's values does not matter
 	for _, x := range xs {
 		if math.IsInf(x, 0) {
 			return p, fmt.Errorf("feature %q: %w: infinite value", f.Name, ErrSchema)
@@ -532,12 +532,8 @@ func (c *colBuilder) profile(f Feature, o BuilderOptions) (Profile, error) {
 		np.Edges = dedup(np.Edges)
 		np.FineEdges = fineEdges(xs, o.FineBins, np.Edges)
 	}
-	np.Hist = histogram(xs, np.Edges)
-	np.FineHist = histogram(xs, np.FineEdges)
-	np.FineSum = make([]float64, len(np.FineHist))
-	for _, x := range xs {
-		np.FineSum[binIndex(np.FineEdges, x)] += x
-	}
+	np.Hist, _ = histogramSorted(xs, np.Edges)
+	np.FineHist, np.FineSum = histogramSorted(xs, np.FineEdges)
 	return p, nil
 }
 
@@ -652,6 +648,22 @@ func binIndex(edges []float64, x float64) int {
 		}
 	}
 	return lo
+}
+
+// histogramSorted counts sorted values on the edges (as histogram) and sums
+// them per bin, in one merge walk.
+func histogramSorted(sorted []float64, edges []float64) ([]int64, []float64) {
+	h := make([]int64, len(edges)+1)
+	s := make([]float64, len(edges)+1)
+	k := 0
+	for _, x := range sorted {
+		for k < len(edges) && edges[k] < x {
+			k++
+		}
+		h[k]++
+		s[k] += x
+	}
+	return h, s
 }
 
 func histogram(sorted []float64, edges []float64) []int64 {
