@@ -34,9 +34,11 @@
 //
 //   - XNNPack (default): int8 FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D
 //     requantize as round_half_even(float32(acc) * float32(float32(s_in*s_w)/s_out)) + zp,
-//     and QUANTIZE uses x*(1/scale) with round half to even, as the official
-//     runtime's default build (XNNPACK delegate) does. ADD and SUB use TFLite's
-//     fixed-point formula, which the official runtime matches exactly.
+//     float QUANTIZE uses x*(1/scale) with round half to even, int8 QUANTIZE
+//     (requantization) uses XNNPACK's ((q-zp)*lrintf(256*s_in/s_out)+128)>>8, and
+//     MUL uses float32 requantization, as the official runtime's default build
+//     (XNNPACK delegate) does. ADD and SUB use TFLite's fixed-point formula,
+//     which the official runtime matches exactly.
 //   - Reference: gemmlowp fixed-point double rounding everywhere, as the TFLite
 //     and TFLite Micro reference kernels (and std::round QUANTIZE).
 //
@@ -52,7 +54,14 @@
 // they skip. In XNNPack mode every int8 output equals the official bytes
 // (person_detect, hello_world and its 256-input sweep, the ADD models,
 // pc_conv by sha256) and float outputs agree within 1e-5 relative; in
-// Reference mode the origins' own assertions hold.
+// Reference mode the origins' own assertions hold. testdata/golden adds an op
+// suite of 29 small generated models (LOGISTIC, TANH, RELU/RELU6 with
+// requantization, MUL/SUB/ADD with broadcasting, CONCATENATION, MEAN, PAD, pools
+// with SAME padding, SOFTMAX with beta, strided CONV_2D, batched
+// FULLY_CONNECTED, float CONV_2D/DEPTHWISE_CONV_2D, QUANTIZE/DEQUANTIZE) whose
+// outputs come from the official runtime (testdata/golden/make_golden.sh);
+// int8 outputs match exactly there too. As in TFLite, int8 CONCATENATION
+// needs equal input and output quantization.
 //
 // To produce golden outputs for a new model from an official runtime, run
 // testdata/oracle_golden.sh MODEL [IDX=INPUT.bin ...] (it copies

@@ -224,7 +224,7 @@ func (k *fcKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	key := fmt.Sprintf("fc/%d/%d", ip.opts.Subgraph, n.index)
 	k.packed = ip.shared.packedWeights(key, func() any { return packFC(w.Int8s(), k.outN, k.inDim, k.wZP) }).(*packedFC)
-	k.st = &fcState{biasEff: k.packed.g.biasEff(k.bias32, k.inZP), acc: make([]int32, k.packed.g.nb*8)}
+	k.st = &fcState{biasEff: k.packed.g.biasEff(k.bias32, k.inZP), acc: k.packed.g.newAcc()}
 	return nil
 }
 

@@ -41,6 +41,11 @@ func packGEMM(w []int8, n, k int) *packedGEMM {
 	return p
 }
 
+// newAcc returns per-interpreter GEMM scratch: nb*8 accumulators followed
+// by room for two rows of broadcast input pairs (8 copies of each pair),
+// which the vector kernel fills once per row pair and reuses for every block.
+func (p *packedGEMM) newAcc() []int32 { return make([]int32, p.nb*8+2*p.k2*8) }
+
 // biasEff returns bias - zp*colSum, padded to whole blocks.
 func (p *packedGEMM) biasEff(bias []int32, zp int32) []int32 {
 	out := make([]int32, p.nb*8)
@@ -287,7 +292,7 @@ func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) 
 	st := &convState{}
 	if p.g != nil {
 		st.biasEff = p.g.biasEff(bias, inZP)
-		st.acc = make([]int32, p.g.nb*8)
+		st.acc = p.g.newAcc()
 		if pointwise(s) {
 			return st
 		}

@@ -161,7 +161,7 @@ func testGEMMKernelsAgree(t *testing.T) {
 			kernels.FullyConnectedInt8(rows, k, n, x, zp, w, 0, bias, rq, want)
 			p := packGEMM(w, n, k)
 			got := make([]int8, rows*n)
-			gemmRows(p, x, rows, p.biasEff(bias, zp), make([]int32, p.nb*8), rq, got)
+			gemmRows(p, x, rows, p.biasEff(bias, zp), p.newAcc(), rq, got)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Fatalf("case %d n=%d k=%d rows=%d %v (-reference +in use):\n%s", i, n, k, rows, mode, diff)
 			}
