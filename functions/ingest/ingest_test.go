@@ -523,3 +523,48 @@ func TestDropWithLabelMetadata(t *testing.T) {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
 }
+
+// TestConcurrentFirstDrops: two files of a new dataset arrive together; both
+// infer a schema, one stores it first, the other's store fails as transient
+// and its retry validates against the stored schema. Both runs succeed and
+// the dataset has one schema.
+func TestConcurrentFirstDrops(t *testing.T) {
+	w := newWorld(t, nil)
+	a := w.drop("small.csv", "twins/a.csv", nil)
+	b := w.drop("small_crlf.csv", "twins/b.csv", nil)
+	var wg sync.WaitGroup
+	attempts := make([]int, 2)
+	for i, ev := range []event.Event{a, b} {
+		wg.Add(1)
+		go func() { defer wg.Done(); attempts[i] = w.deliver(ev, 60*time.Second) }()
+	}
+	wg.Wait()
+	t.Logf("attempts: %v", attempts)
+	for _, ev := range []event.Event{a, b} {
+		st := w.run(runIDOf(ev)).Steps[ingest.StepName]
+		if st.Status != runs.StatusSucceeded || st.Counts["clean"] != 6 {
+			t.Errorf("run %s: %s %q clean %d", runIDOf(ev), st.Status, st.Reason, st.Counts["clean"])
+		}
+	}
+	snap, err := w.env.Docs.Collection(ingest.CollDatasets).Doc("twins").Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := snap.DataAt("source")
+	msgs := w.messages(3 * time.Second)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages, want 2", len(msgs))
+	}
+	inferred := 0
+	for _, m := range msgs {
+		if m.Params["schema_inferred"] == "true" {
+			inferred++
+			if m.Inputs[0] != src {
+				t.Errorf("message says its drop %s inferred the schema, the store says %v", m.Inputs[0], src)
+			}
+		}
+	}
+	if inferred != 1 {
+		t.Errorf("%d drops claim to have inferred the schema, want 1", inferred)
+	}
+}
