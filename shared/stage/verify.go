@@ -97,7 +97,7 @@ func Verify(ctx context.Context, dir, entryPoint, goCmd string) error {
 	if err := CheckRules(dir); err != nil {
 		return err
 	}
-	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local", "CGO_ENABLED=0")
+	env := append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off", "GOTOOLCHAIN=local")
 	run := func(dir string, extra []string, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, goCmd, args...)
 		cmd.Dir = dir
