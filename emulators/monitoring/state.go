@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"cloud.google.com/go/monitoring/apiv3/v2/monitoringpb"
@@ -33,16 +34,76 @@ type snapSeries struct {
 	Resource  json.RawMessage `json:"resource"`
 	Kind      string          `json:"metric_kind"`
 	ValueType string          `json:"value_type"`
-	Points    []snapPoint     `json:"points"`
+	Points    []snapPoint     `json:"-"`      // decoded from "points"
+	RawPoints json.RawMessage `json:"points"` // encoded by encodePoints
 }
 
+// encodePoints writes points as snapPoint.MarshalJSON does, fast.
+func encodePoints(pts []sample) json.RawMessage {
+	b := make([]byte, 0, 32*len(pts)+2)
+	b = append(b, '[')
+	for i, p := range pts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, p.end.UnixMicro(), 10)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, p.value, 'g', -1, 64)
+		if !p.start.Equal(p.end) {
+			b = append(b, ',')
+			b = strconv.AppendInt(b, p.start.UnixMicro(), 10)
+		}
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+// snapPoint is stored compactly as [end_unix_micros, value] or, when the
+// start differs from the end, [end_unix_micros, value, start_unix_micros]:
+// a week of drift history is about a million points.
 type snapPoint struct {
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-	Value float64   `json:"value"`
+	Start time.Time
+	End   time.Time
+	Value float64
 }
 
-const snapshotVersion = 1
+func (p snapPoint) MarshalJSON() ([]byte, error) {
+	v := strconv.FormatFloat(p.Value, 'g', -1, 64)
+	if p.Start.Equal(p.End) {
+		return []byte("[" + strconv.FormatInt(p.End.UnixMicro(), 10) + "," + v + "]"), nil
+	}
+	return []byte("[" + strconv.FormatInt(p.End.UnixMicro(), 10) + "," + v + "," + strconv.FormatInt(p.Start.UnixMicro(), 10) + "]"), nil
+}
+
+func (p *snapPoint) UnmarshalJSON(b []byte) error {
+	var a []json.Number
+	if err := json.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	if len(a) != 2 && len(a) != 3 {
+		return fmt.Errorf("point %s: want [end_us, value] or [end_us, value, start_us]", b)
+	}
+	end, err := a[0].Int64()
+	if err != nil {
+		return fmt.Errorf("point %s: end: %w", b, err)
+	}
+	if p.Value, err = a[1].Float64(); err != nil {
+		return fmt.Errorf("point %s: value: %w", b, err)
+	}
+	p.End = time.UnixMicro(end).UTC()
+	p.Start = p.End
+	if len(a) == 3 {
+		start, err := a[2].Int64()
+		if err != nil {
+			return fmt.Errorf("point %s: start: %w", b, err)
+		}
+		p.Start = time.UnixMicro(start).UTC()
+	}
+	return nil
+}
+
+const snapshotVersion = 2
 
 // Save writes the state file if one is configured and the state changed.
 // It writes a temporary file and renames it, so a crash leaves the old one.
@@ -55,7 +116,13 @@ func (s *Server) Save() error {
 		s.mu.Unlock()
 		return nil
 	}
-	snap := snapshot{Version: snapshotVersion, NextID: s.nextID, Incidents: s.incidents}
+	// Copy under the lock; encode outside it, so a large history does not
+	// stall the API.
+	snap := snapshot{Version: snapshotVersion, NextID: s.nextID}
+	for _, in := range s.incidents {
+		c := *in
+		snap.Incidents = append(snap.Incidents, &c)
+	}
 	var err error
 	marshal := func(m proto.Message) json.RawMessage {
 		b, e := protojson.Marshal(m)
@@ -64,26 +131,29 @@ func (s *Server) Save() error {
 		}
 		return b
 	}
-	for _, d := range s.descriptors {
-		snap.Descriptors = append(snap.Descriptors, marshal(d))
+	for _, k := range sortedKeys(s.descriptors) {
+		snap.Descriptors = append(snap.Descriptors, marshal(s.descriptors[k]))
 	}
-	for _, p := range s.policies {
-		snap.Policies = append(snap.Policies, marshal(p))
+	for _, k := range sortedKeys(s.policies) {
+		snap.Policies = append(snap.Policies, marshal(s.policies[k]))
 	}
-	for _, c := range s.channels {
-		snap.Channels = append(snap.Channels, marshal(c))
+	for _, k := range sortedKeys(s.channels) {
+		snap.Channels = append(snap.Channels, marshal(s.channels[k]))
 	}
-	for _, ser := range s.series {
-		ss := snapSeries{Project: ser.project, Metric: marshal(ser.metric), Resource: marshal(ser.resource),
-			Kind: ser.kind.String(), ValueType: ser.valueType.String()}
-		for _, p := range ser.points {
-			ss.Points = append(ss.Points, snapPoint{Start: p.start, End: p.end, Value: p.value})
-		}
-		snap.Series = append(snap.Series, ss)
+	keys := sortedKeys(s.series)
+	points := make([][]sample, len(keys))
+	for i, k := range keys {
+		ser := s.series[k]
+		snap.Series = append(snap.Series, snapSeries{Project: ser.project, Metric: marshal(ser.metric), Resource: marshal(ser.resource),
+			Kind: ser.kind.String(), ValueType: ser.valueType.String()})
+		points[i] = append([]sample(nil), ser.points...)
 	}
-	data, jerr := json.Marshal(snap)
 	s.dirty = false
 	s.mu.Unlock()
+	for i := range snap.Series {
+		snap.Series[i].RawPoints = encodePoints(points[i])
+	}
+	data, jerr := json.Marshal(snap)
 	if err == nil {
 		err = jerr
 	}
@@ -158,6 +228,11 @@ func (s *Server) restore(data []byte) error {
 		s.channels[c.GetName()] = c
 	}
 	for i, ss := range snap.Series {
+		if len(ss.RawPoints) > 0 {
+			if err := json.Unmarshal(ss.RawPoints, &ss.Points); err != nil {
+				return fmt.Errorf("decode state: time_series[%d].points: %w", i, err)
+			}
+		}
 		ser := &series{project: ss.Project, metric: &metricpb.Metric{}, resource: &monitoredres.MonitoredResource{},
 			kind:      metricpb.MetricDescriptor_MetricKind(metricpb.MetricDescriptor_MetricKind_value[ss.Kind]),
 			valueType: metricpb.MetricDescriptor_ValueType(metricpb.MetricDescriptor_ValueType_value[ss.ValueType])}

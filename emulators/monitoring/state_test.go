@@ -60,14 +60,18 @@ func TestStateRoundTrip(t *testing.T) {
 
 func TestCorruptState(t *testing.T) {
 	for name, data := range map[string]string{
-		"not json":       `{"version": 1, `,
+		"not json":       `{"version": 2, `,
 		"wrong version":  `{"version": 99}`,
-		"bad descriptor": `{"version": 1, "metric_descriptors": [{"type": 5}]}`,
-		"bad policy":     `{"version": 1, "alert_policies": [{"displayName": ["x"]}]}`,
-		"points out of order": `{"version": 1, "time_series": [{"project": "p", "metric": {"type": "custom.googleapis.com/x"}, "resource": {"type": "global"},
-			"points": [{"end": "2026-01-01T00:00:10Z", "value": 1}, {"end": "2026-01-01T00:00:05Z", "value": 2}]}]}`,
-		"bad incident state": `{"version": 1, "incidents": [{"state": "maybe"}]}`,
-		"null incident":      `{"version": 1, "incidents": [null]}`,
+		"bad descriptor": `{"version": 2, "metric_descriptors": [{"type": 5}]}`,
+		"bad policy":     `{"version": 2, "alert_policies": [{"displayName": ["x"]}]}`,
+		"points out of order": `{"version": 2, "time_series": [{"project": "p", "metric": {"type": "custom.googleapis.com/x"}, "resource": {"type": "global"},
+			"points": [[1764216010000000, 1], [1764216005000000, 2]]}]}`,
+		"point with 4 fields": `{"version": 2, "time_series": [{"project": "p", "metric": {"type": "custom.googleapis.com/x"}, "resource": {"type": "global"},
+			"points": [[1764216010000000, 1, 1764216010000000, 4]]}]}`,
+		"fractional time": `{"version": 2, "time_series": [{"project": "p", "metric": {"type": "custom.googleapis.com/x"}, "resource": {"type": "global"},
+			"points": [[1764216010000000.5, 1]]}]}`,
+		"bad incident state": `{"version": 2, "incidents": [{"state": "maybe"}]}`,
+		"null incident":      `{"version": 2, "incidents": [null]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "monitoring.json")
@@ -86,13 +90,13 @@ func TestCorruptState(t *testing.T) {
 }
 
 func FuzzRestore(f *testing.F) {
-	f.Add([]byte(`{"version": 1, "metric_descriptors": [{"name": "projects/p/metricDescriptors/custom.googleapis.com/x", "type": "custom.googleapis.com/x", "metricKind": "GAUGE", "valueType": "DOUBLE"}],
+	f.Add([]byte(`{"version": 2, "metric_descriptors": [{"name": "projects/p/metricDescriptors/custom.googleapis.com/x", "type": "custom.googleapis.com/x", "metricKind": "GAUGE", "valueType": "DOUBLE"}],
 		"time_series": [{"project": "p", "metric": {"type": "custom.googleapis.com/x", "labels": {"a": "b"}}, "resource": {"type": "global"}, "metric_kind": "GAUGE", "value_type": "DOUBLE",
-		"points": [{"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z", "value": 1}]}],
+		"points": [[1764216000000000, 1], [1764216300000000, 0.5, 1764216000000000]]}],
 		"alert_policies": [{"name": "projects/p/alertPolicies/1", "displayName": "x", "conditions": [{"name": "projects/p/alertPolicies/1/conditions/2", "displayName": "c",
 		"conditionThreshold": {"filter": "metric.type = \"custom.googleapis.com/x\"", "comparison": "COMPARISON_GT", "thresholdValue": 0.5}}]}],
 		"incidents": [{"incident_id": "0.a", "state": "open", "policy": "projects/p/alertPolicies/1", "condition": "projects/p/alertPolicies/1/conditions/2"}], "next_id": 7}`))
-	f.Add([]byte(`{"version": 1}`))
+	f.Add([]byte(`{"version": 2}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := NewServer(Options{Empty: true, Logger: quietLogger(), Notifier: &recordingNotifier{}, EvalInterval: -1})
