@@ -340,6 +340,18 @@ func (m *Model) v2Metadata() any {
 			{Name: "label", Datatype: "BYTES", Shape: []int64{-1}}}
 	}
 	versions := []string{VersionNumber(m.Version)}
+	params := map[string]any{"task": m.Task, "classes": m.Classes, "sha256": m.SHA256, "model_version": m.Version}
+	if m.Spec != nil {
+		cats := map[string][]string{}
+		for _, f := range m.Spec.Features {
+			if len(f.Values) > 0 {
+				cats[f.Name] = f.Values
+			}
+		}
+		if len(cats) > 0 {
+			params["categories"] = cats
+		}
+	}
 	return map[string]any{"name": m.Name, "versions": versions, "platform": "tflite", "inputs": inputs, "outputs": outputs,
-		"parameters": map[string]any{"task": m.Task, "classes": m.Classes, "sha256": m.SHA256, "model_version": m.Version}}
+		"parameters": params}
 }
