@@ -420,3 +420,18 @@ func SDKRoot(ctx context.Context) (string, error) {
 	sdkRoot.root = root
 	return root, nil
 }
+
+// Installed reports, with an error wrapping ErrNotInstalled, whether both
+// emulators can be started.
+func Installed(ctx context.Context) error {
+	root, err := SDKRoot(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range []Kind{PubSub, Firestore} {
+		if _, err := command(root, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+// Package stack runs the whole local Google Cloud stand-in as one unit:
+// the gcloud Pub/Sub and Firestore emulators, the embedded Cloud Storage
+// (package gcs), the Cloud Monitoring emulator, the functions host, the
+// Eventarc-style router, the Cloud Scheduler stand-in and, when the binary
+// has it, the inference service.
+//
+// Up starts a detached supervisor (`mega local run`, its own session) and
+// returns when the supervisor has written <dir>/stack.json, which it does
+// only once every part answers. The supervisor starts the emulators and the
+// child processes (the functions host `mega functions serve --port P`, the
+// inference service `mega serve --port P`), runs GCS, Monitoring, the router
+// and the scheduler in its own process, creates the topics and buckets, and
+// on SIGTERM stops everything in reverse order. Logs go to <dir>/logs/.
+//
+// Down signals the supervisor and waits until no process of its session is
+// left (the emulators and children are in that session, in process groups of
+// their own), killing stragglers after a grace period. Every child also dies
+// with the supervisor if it is killed (PR_SET_PDEATHSIG).
+//
+// Load reads stack.json; (*State).Env and Apply give every other command the
+// environment that points the official clients at the stack:
+// PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, STORAGE_EMULATOR_HOST,
+// GOOGLE_CLOUD_PROJECT, MEGA_MONITORING_ENDPOINT and the bucket names.
+//
+// Ports: Pub/Sub 8085, Firestore 8086 (websocket 8087), GCS 4443, serve
+// 8080, Monitoring gRPC 8088 and dashboard 8089, functions 8090, router
+// control 8091; a port that is taken is replaced by a free one, and
+// stack.json and `mega local status` say which were used.
+package stack
