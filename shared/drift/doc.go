@@ -38,9 +38,11 @@
 //     Evidently normalizes it);
 //   - the two-sample Kolmogorov-Smirnov statistic and its exact two-sided
 //     p-value, as scipy.stats.ks_2samp(method="exact"). The "asymp" method is
-//     not implemented; when the exact lattice computation would take more than
-//     KSExactLimit steps (or lcm(n1,n2) exceeds scipy's int32 limit) the p-value
-//     is left out and verdicts use distances.
+//     not implemented. The p-value costs about max(n1,n2)*2*D*min(n1,n2)
+//     steps, so checks compute it only where a verdict may use it (windows of
+//     at most LargeCount values, or KS forced by the policy), and leave it out
+//     when the work would pass KSExactLimit or lcm(n1,n2) exceeds scipy's
+//     int32 limit; a KS verdict then falls back to Wasserstein.
 //
 // Per categorical feature: L-infinity distance of the category shares,
 // scipy.stats.chi2_contingency on the 2 x K table of reference and window
@@ -50,8 +52,8 @@
 // statistics as a feature of its kind (prediction drift). The dataset drift
 // share is the share of features with a verdict that drifted.
 //
-// Two paths compute them. CheckSamples works from raw rows held in memory and
-// is exact. Check works from a Reference and a Window: PSI, Jensen-Shannon,
+// Two paths compute them. CheckSamples (rows) and CheckSample (columns) work
+// from raw data held in memory and are exact. Check works from a Reference and a Window: PSI, Jensen-Shannon,
 // L-infinity and chi-square are exact there too, because they use counts on
 // the same bins; KS is evaluated at every fine edge, where both empirical
 // CDFs are exact, so it never overstates the statistic and understates it by

@@ -188,20 +188,23 @@ func (n *NumericProfile) fineBin(x float64) int {
 // CategoricalProfile holds the vocabulary of a categorical column and its
 // frequencies; Other counts values outside the vocabulary.
 type CategoricalProfile struct {
-	Values []string `json:"values"`
-	Counts []int64  `json:"counts"`
-	Other  int64    `json:"other"`
-	index  map[string]int
+	Values []string                       `json:"values"`
+	Counts []int64                        `json:"counts"`
+	Other  int64                          `json:"other"`
+	index  atomic.Pointer[map[string]int] // built on first use
 }
 
 func (c *CategoricalProfile) lookup(s string) int {
-	if c.index == nil {
-		c.index = make(map[string]int, len(c.Values))
+	m := c.index.Load()
+	if m == nil {
+		idx := make(map[string]int, len(c.Values))
 		for i, v := range c.Values {
-			c.index[v] = i
+			idx[v] = i
 		}
+		m = &idx
+		c.index.Store(m)
 	}
-	if i, ok := c.index[s]; ok {
+	if i, ok := (*m)[s]; ok {
 		return i
 	}
 	return len(c.Values)

@@ -15,7 +15,8 @@ import (
 // Chan's formula), min and max; per categorical feature the counts on the
 // reference vocabulary plus one bucket for other values.
 //
-// Windows are mergeable: Merge is commutative exactly and associative exactly
+// A Reference may be shared by windows in several goroutines; one Window is
+// not safe for concurrent use. Windows are mergeable: Merge is commutative exactly and associative exactly
 // for every count, min and max, and up to floating-point rounding for mean
 // and M2.
 type Window struct {

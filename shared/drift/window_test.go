@@ -312,3 +312,32 @@ func TestFineBinMatchesSearch(t *testing.T) {
 		}
 	}
 }
+
+// Windows folding in parallel share one reference (run with -race).
+func TestConcurrentWindows(t *testing.T) {
+	ref := buildRef(t, rows(61, 2000, 0))
+	parts := make([]*Window, 4)
+	done := make(chan int)
+	for i := range parts {
+		go func() {
+			w, err := NewWindow(ref)
+			if err == nil {
+				for _, row := range rows(uint64(70+i), 500, 0) {
+					_ = w.Add(row)
+				}
+			}
+			parts[i] = w
+			done <- i
+		}()
+	}
+	for range parts {
+		<-done
+	}
+	var all []Row
+	for i := range parts {
+		all = append(all, rows(uint64(70+i), 500, 0)...)
+	}
+	if diff := cmp.Diff(fold(t, ref, all), merged(t, parts...), windowOpts, cmpopts.EquateApprox(1e-12, 1e-9)); diff != "" {
+		t.Errorf("parallel windows merged != one window:\n%s", diff)
+	}
+}
