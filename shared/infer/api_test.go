@@ -239,3 +239,38 @@ func TestCloneConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestHugeShapesRefused: activation shapes that would need unbounded memory
+// (or overflow) are a load error, not an allocation.
+func TestHugeShapesRefused(t *testing.T) {
+	for _, shape := range [][]int{{1 << 20, 1 << 20}, {1 << 40, 1 << 40, 1 << 40}} {
+		b := tflite.NewBuilder("huge")
+		x := b.AddActivation("x", tflite.Float32, shape, nil)
+		y := b.AddActivation("y", tflite.Float32, shape, nil)
+		b.AddOperator(tflite.OpRelu, 1, []int{x}, []int{y}, nil)
+		b.SetInputs(x)
+		b.SetOutputs(y)
+		m, err := b.Model()
+		if err != nil {
+			continue // the format package refused it already
+		}
+		if _, err := New(m, Options{}); !errors.Is(err, ErrInvalid) {
+			t.Errorf("shape %v: New = %v, want ErrInvalid", shape, err)
+		}
+	}
+	// PAD growing every dimension is checked after shape inference.
+	b := tflite.NewBuilder("pad")
+	x := b.AddActivation("x", tflite.Float32, []int{4, 4, 4, 4}, nil)
+	p := b.AddConstInt32("p", []int{4, 2}, []int32{1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20, 1 << 20}, nil)
+	y := b.AddActivation("y", tflite.Float32, []int{4, 4, 4, 4}, nil)
+	b.AddOperator(tflite.OpPad, 1, []int{x, p}, []int{y}, nil)
+	b.SetInputs(x)
+	b.SetOutputs(y)
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(m, Options{}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("huge PAD: New = %v, want ErrInvalid", err)
+	}
+}

@@ -41,7 +41,15 @@ type Options struct {
 	// intermediate tensor (Interpreter.Tensor) holds its value after Invoke:
 	// for calibration, which records each tensor's range.
 	PreserveAll bool
+	// MaxArenaBytes bounds the planned activation memory (and any single
+	// tensor); 0 means DefaultMaxArenaBytes. A model whose shapes need more
+	// is refused with ErrInvalid instead of allocating without bound.
+	MaxArenaBytes int
 }
+
+// DefaultMaxArenaBytes is the activation memory bound when
+// Options.MaxArenaBytes is 0 (1 GiB).
+const DefaultMaxArenaBytes = 1 << 30
 
 // Sentinel errors.
 var (
@@ -227,6 +235,11 @@ func (sh *sharedModel) packedWeights(key string, f func() any) any {
 // prepareAll runs every kernel's prepare in order and plans memory.
 func (ip *Interpreter) prepareAll() error {
 	ip.macs = 0
+	for _, t := range ip.inputs {
+		if sz, ok := tensorBytes(ip.tensors[t]); !ok || sz > ip.maxArena() {
+			return fmt.Errorf("infer: input tensor %d: %w: shape %v exceeds %d bytes", t, ErrInvalid, ip.tensors[t].Shape, ip.maxArena())
+		}
+	}
 	for _, n := range ip.nodes {
 		for _, t := range n.in {
 			if t >= 0 && !ip.tensors[t].isConst && !ip.produced(t, n.index) {
@@ -236,6 +249,13 @@ func (ip *Interpreter) prepareAll() error {
 		n.macs = 0
 		if err := n.k.prepare(ip, n); err != nil {
 			return fmt.Errorf("infer: op %d %v: %w", n.index, n.op, err)
+		}
+		// Check output sizes before a later op sizes anything by them.
+		for _, t := range n.out {
+			if sz, ok := tensorBytes(ip.tensors[t]); !ok || sz > ip.maxArena() {
+				return fmt.Errorf("infer: op %d %v: %w: output %d of shape %v exceeds %d bytes",
+					n.index, n.op, ErrInvalid, t, ip.tensors[t].Shape, ip.maxArena())
+			}
 		}
 		ip.macs += n.macs
 	}
@@ -304,6 +324,13 @@ func (ip *Interpreter) plan() error {
 			touch(t, i)
 		}
 	}
+	limit := ip.maxArena()
+	for t := range lives {
+		if sz, ok := tensorBytes(ip.tensors[t]); !ok || sz > limit {
+			return fmt.Errorf("infer: plan memory: %w: tensor %d %q of shape %v %v exceeds %d bytes",
+				ErrInvalid, t, ip.tensors[t].Name, ip.tensors[t].Shape, ip.tensors[t].Type, limit)
+		}
+	}
 	order := make([]*life, 0, len(lives))
 	for _, l := range lives {
 		if ip.opts.PreserveAll {
@@ -338,6 +365,9 @@ func (ip *Interpreter) plan() error {
 		l.off = off
 		placed = append(placed, l)
 		total = max(total, off+l.size)
+		if total > limit {
+			return fmt.Errorf("infer: plan memory: %w: activations need more than %d bytes", ErrInvalid, limit)
+		}
 	}
 	if cap(ip.arena) < total || ip.arena == nil {
 		ip.arena = alignedBytes(max(total, align))
@@ -348,6 +378,25 @@ func (ip *Interpreter) plan() error {
 		t.data = arena[l.off : l.off+t.byteSize() : l.off+t.byteSize()]
 	}
 	return nil
+}
+
+func (ip *Interpreter) maxArena() int {
+	if ip.opts.MaxArenaBytes > 0 {
+		return ip.opts.MaxArenaBytes
+	}
+	return DefaultMaxArenaBytes
+}
+
+// tensorBytes returns a tensor's byte size, or ok=false on overflow.
+func tensorBytes(t *Tensor) (int, bool) {
+	n := t.Type.Size()
+	for _, d := range t.Shape {
+		if d < 0 || (d > 0 && n > (1<<50)/d) {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
 }
 
 // ArenaBytes returns the size of the planned activation memory.
