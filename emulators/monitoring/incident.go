@@ -324,9 +324,13 @@ func (s *Server) evaluateCondition(project string, c *monitoringpb.AlertPolicy_C
 	return res
 }
 
+// incidentID returns an id shaped like the real service's ("0.x1y2z3"):
+// the server's counter, which is unique and persisted, then three base-36
+// characters of the clock.
 func (s *Server) incidentID() string {
 	s.nextID++
-	return "0." + strconv.FormatInt(s.nextID*7919+int64(s.now().UnixNano()%1000003), 36)
+	suffix := strconv.FormatInt(s.now().UnixNano()/1000%46656, 36)
+	return "0." + strconv.FormatInt(s.nextID, 36) + strings.Repeat("0", 3-len(suffix)) + suffix
 }
 
 func cloneMap(m map[string]string) map[string]string {
