@@ -20,7 +20,9 @@
 // Load reads stack.json; (*State).Env and Apply give every other command the
 // environment that points the official clients at the stack:
 // PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST, STORAGE_EMULATOR_HOST,
-// GOOGLE_CLOUD_PROJECT, MEGA_MONITORING_ENDPOINT and the bucket names.
+// GOOGLE_CLOUD_PROJECT, MEGA_MONITORING_ENDPOINT, MEGA_MONITORING_DASHBOARD,
+// MEGA_SERVE_URL (when the inference service runs) and the bucket names
+// (MEGA_RAW_BUCKET, MEGA_MODELS_BUCKET, MEGA_ARTIFACTS_BUCKET).
 //
 // Ports: Pub/Sub 8085, Firestore 8086 (websocket 8087), GCS 4443, serve
 // 8080, Monitoring gRPC 8088 and dashboard 8089, functions 8090, router

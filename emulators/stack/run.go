@@ -194,11 +194,21 @@ func (s *supervisor) start(ctx context.Context) error {
 		return fmt.Errorf("pubsub client: %w", err)
 	}
 	s.onStop(func() { _ = ps.Close() })
-	for _, t := range append([]string{config.TopicStorageEvents}, config.PipelineTopics...) {
-		_, err := ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + project + "/topics/" + t})
-		if err != nil && status.Code(err) != codes.AlreadyExists {
-			return fmt.Errorf("create topic %s: %w", t, err)
-		}
+	topics := append([]string{config.TopicStorageEvents}, config.PipelineTopics...)
+	terrs := make([]error, len(topics))
+	for i, t := range topics {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: "projects/" + project + "/topics/" + t})
+			if err != nil && status.Code(err) != codes.AlreadyExists {
+				terrs[i] = fmt.Errorf("create topic %s: %w", t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(terrs...); err != nil {
+		return err
 	}
 
 	// 3. Cloud Storage, in process, with finalize notifications.
@@ -252,6 +262,7 @@ func (s *supervisor) start(ctx context.Context) error {
 	setVar("MEGA_MONITORING_ENDPOINT", grpcLis.Addr().String())
 	st.Endpoints.MonitoringGRPC = grpcLis.Addr().String()
 	st.Endpoints.Dashboard = "http://" + dashLis.Addr().String() + "/"
+	setVar("MEGA_MONITORING_DASHBOARD", "http://"+dashLis.Addr().String())
 	if err := waitHTTP(ctx, st.Endpoints.Dashboard+"healthz", nil); err != nil {
 		return fmt.Errorf("monitoring dashboard: %w", err)
 	}
@@ -314,6 +325,7 @@ func (s *supervisor) start(ctx context.Context) error {
 			return err
 		}
 		st.Endpoints.Serve = sv.url
+		setVar("MEGA_SERVE_URL", sv.url)
 		st.Pids["serve"] = sv.cmd.Process.Pid
 	}
 	return nil
