@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/megapipe/mega/emulators/monitoring"
+	"github.com/megapipe/mega/emulators/stack"
 	"github.com/megapipe/mega/shared/config"
 )
 
@@ -36,7 +37,8 @@ func newAlertsCmd() *cobra.Command {
 		Long: `alerts lists the open alert incidents and those closed recently, from the local stack's
 Cloud Monitoring emulator (its JSON API; the dashboard page is at the same address).
 
-The address is --dashboard, else $MEGA_MONITORING_DASHBOARD (http://host:port).
+The address is --dashboard, else $MEGA_MONITORING_DASHBOARD (http://host:port), else the one
+the running stack recorded in <dir>/stack.json.
 
 With --project (a real project) this fails: Cloud Monitoring's v3 API has no call that lists
 incidents. See them in the console (Monitoring > Alerting) or subscribe to the drift-alerts
@@ -53,7 +55,11 @@ topic, which receives the incident notifications.`,
 				dashboard = os.Getenv("MEGA_MONITORING_DASHBOARD")
 			}
 			if dashboard == "" {
-				return fmt.Errorf("alerts: the local monitoring dashboard is unknown: start the stack with `mega local up` or set MEGA_MONITORING_DASHBOARD=http://host:port")
+				st, err := stack.Load(global.Dir)
+				if err != nil {
+					return fmt.Errorf("alerts: %w (or set MEGA_MONITORING_DASHBOARD=http://host:port)", err)
+				}
+				dashboard = st.Endpoints.Dashboard
 			}
 			all, err := monitoring.FetchIncidents(cmd.Context(), dashboard, "")
 			if err != nil {
