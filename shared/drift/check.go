@@ -397,6 +397,9 @@ func (fr FeatureResult) decide(st Stats, policy Policy) FeatureResult {
 	default:
 		fr.Statistic, fr.Threshold = st.JensenShannon, policy.JensenShannon
 	}
+	if !finite(fr.Statistic) { // e.g. a Wasserstein distance overflowing on huge values
+		fr.Statistic = math.MaxFloat64
+	}
 	switch {
 	case fr.Count < policy.MinCount:
 		fr.Verdict = VerdictInsufficient

@@ -211,4 +211,13 @@ func TestWriteHTML(t *testing.T) {
 			t.Errorf("page contains %q", bad)
 		}
 	}
+	var txt strings.Builder
+	if err := r.WriteText(&txt); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(txt.String()), "\n")
+	if len(lines) != 5 || !strings.HasPrefix(lines[1], "x<script>") || !strings.Contains(lines[1], "drift") ||
+		!strings.HasPrefix(lines[4], "DATASET DRIFT: 2 of 2") {
+		t.Errorf("text report:\n%s", txt.String())
+	}
 }

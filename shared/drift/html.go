@@ -37,13 +37,21 @@ const (
 	labelWidth = 130.0
 )
 
+// bars lays out one chart; the largest share spans the chart width.
 func bars(bs []BinShare) []bar {
+	top := 0.0
+	for _, b := range bs {
+		top = math.Max(top, math.Max(b.Ref, b.Current))
+	}
+	if !(top > 0) {
+		top = 1
+	}
 	out := make([]bar, len(bs))
 	for i, b := range bs {
 		out[i] = bar{
 			Label: b.Label, Y: float64(i) * rowHeight,
-			RefW:   math.Max(0.5, b.Ref*chartWidth),
-			CurW:   math.Max(0.5, b.Current*chartWidth),
+			RefW:   math.Max(0.5, b.Ref/top*chartWidth),
+			CurW:   math.Max(0.5, b.Current/top*chartWidth),
 			RefPct: fmt.Sprintf("%.1f%%", 100*b.Ref), CurPct: fmt.Sprintf("%.1f%%", 100*b.Current),
 		}
 	}

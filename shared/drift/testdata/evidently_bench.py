@@ -27,7 +27,8 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-ROWS, NUMERIC, CATS = 1_000_000, 25, 5
+ROWS = int(os.environ.get("MEGA_DRIFT_BENCH_ROWS", "1000000"))
+NUMERIC, CATS = 25, 5
 
 
 def draw(seed, shift):
