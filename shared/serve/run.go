@@ -1,0 +1,229 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"github.com/megapipe/mega/shared/blob"
+	"github.com/megapipe/mega/shared/config"
+	"github.com/megapipe/mega/shared/features"
+	"github.com/megapipe/mega/shared/metrics"
+	"github.com/megapipe/mega/shared/registry"
+	"github.com/megapipe/mega/shared/topic"
+)
+
+// RunOptions configure the service process. Zero values are read from the
+// environment (see Run).
+type RunOptions struct {
+	Port   int    // listen port
+	Host   string // listen host (default all interfaces, as Cloud Run needs)
+	Models []string
+	// Files serves model files without the registry: name -> .tflite path;
+	// Specs gives their feature specs (name -> features.json path).
+	Files map[string]string
+	Specs map[string]string
+	// Log forces prediction logging on or off ("on", "off"; default on with
+	// the registry, off with Files).
+	Log     string
+	Workers int
+	Logger  *slog.Logger
+	// Listening is called with the bound address once the port is open.
+	Listening func(addr string)
+}
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envFloat(k string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(k), 64); err == nil && v >= 0 {
+		return v
+	}
+	return def
+}
+
+// Run serves until ctx ends (SIGTERM on Cloud Run), then stops accepting,
+// finishes in-flight requests (up to 10 s), flushes prediction logs and
+// metrics, and returns.
+//
+// Environment: PORT (Cloud Run) or AIP_HTTP_PORT (Vertex AI, preferred when
+// set), default 8080; AIP_PREDICT_ROUTE, AIP_HEALTH_ROUTE,
+// AIP_DEPLOYED_MODEL_ID; MEGA_SERVE_MODELS (comma-separated model names);
+// MEGA_SERVE_LOG_SHARE (share of requests logged, default 1),
+// MEGA_SERVE_LOG_RATE (instances per second, default 1000);
+// MEGA_SERVE_MAX_INSTANCES (default 1024); MEGA_SERVE_WORKERS (interpreters
+// per model, default GOMAXPROCS); plus package config's variables and the
+// emulator hosts.
+func Run(ctx context.Context, o RunOptions) error {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	if o.Port == 0 {
+		o.Port = envInt("AIP_HTTP_PORT", envInt("PORT", 8080))
+	}
+	if len(o.Models) == 0 {
+		for _, n := range strings.Split(os.Getenv("MEGA_SERVE_MODELS"), ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				o.Models = append(o.Models, n)
+			}
+		}
+	}
+	if o.Workers == 0 {
+		o.Workers = envInt("MEGA_SERVE_WORKERS", 0)
+	}
+	opts := Options{
+		PredictRoute: os.Getenv("AIP_PREDICT_ROUTE"), HealthRoute: os.Getenv("AIP_HEALTH_ROUTE"),
+		DeployedModelID: os.Getenv("AIP_DEPLOYED_MODEL_ID"), MaxInstances: envInt("MEGA_SERVE_MAX_INSTANCES", 0),
+		Logger: log,
+	}
+	if len(o.Models) == 1 {
+		opts.VertexModel = o.Models[0]
+	}
+	logOn := len(o.Files) == 0
+	switch o.Log {
+	case "on":
+		logOn = true
+	case "off":
+		logOn = false
+	case "":
+	default:
+		return fmt.Errorf("serve: log %q: want on or off", o.Log)
+	}
+	var (
+		pub     *topic.Publisher
+		sampler *Sampler
+	)
+	if logOn {
+		if pub, err = topic.New(ctx, cfg.Project); err != nil {
+			return err
+		}
+		defer pub.Close()
+		host, _ := os.Hostname()
+		sampler = NewSampler(pub, SamplerOptions{Share: envFloat("MEGA_SERVE_LOG_SHARE", 1), Rate: envFloat("MEGA_SERVE_LOG_RATE", 1000),
+			Instance: host, Logger: log})
+		opts.Sampler = sampler
+	}
+	s := NewServer(opts)
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
+	if err != nil {
+		return fmt.Errorf("serve: listen: %w", err)
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "predict_route", s.opts.PredictRoute, "health_route", s.opts.HealthRoute)
+	if o.Listening != nil {
+		o.Listening(ln.Addr().String())
+	}
+
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBG()
+	if sampler != nil {
+		go sampler.Run(bg)
+	}
+	var mc *metrics.Client
+	if cfg.MonitoringEndpoint != "" || (len(o.Files) == 0 && os.Getenv("FIRESTORE_EMULATOR_HOST") == "") {
+		mc = metrics.New(cfg)
+		defer mc.Close()
+		go s.ReportMetrics(bg, mc, 10*time.Second)
+	}
+
+	if len(o.Files) > 0 {
+		if err := loadFiles(s, o); err != nil {
+			_ = hs.Close()
+			return err
+		}
+		s.SetReady(true)
+	} else {
+		store, err := blob.New(ctx)
+		if err != nil {
+			_ = hs.Close()
+			return err
+		}
+		defer store.Close()
+		fs, err := firestore.NewClient(context.WithoutCancel(ctx), cfg.Project)
+		if err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("serve: firestore client: %w", err)
+		}
+		defer fs.Close()
+		l := &Loader{Server: s, Registry: registry.New(fs), Objects: store, Only: o.Models, Workers: o.Workers}
+		if err := l.Start(ctx); err != nil {
+			log.Error("initial load failed; watching the registry", "error", err)
+		}
+		go func() {
+			if err := l.Watch(ctx); err != nil {
+				log.Error("registry watch ended", "error", err)
+			}
+		}()
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	stopBG()
+	if sampler != nil {
+		<-sampler.Done()
+		log.Info("prediction log flushed", "counters", sampler.Counters())
+	}
+	if mc != nil {
+		if pts := s.Points(time.Now()); len(pts) > 0 {
+			_ = mc.Write(sctx, pts...)
+		}
+		_ = mc.Flush(sctx)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	return nil
+}
+
+func loadFiles(s *Server, o RunOptions) error {
+	for name, path := range o.Files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		cfg := ModelConfig{Name: name, Version: "v1", TFLite: data, Workers: o.Workers}
+		if sp := o.Specs[name]; sp != "" {
+			b, err := os.ReadFile(sp)
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			if cfg.Spec, err = features.Parse(b); err != nil {
+				return fmt.Errorf("serve: %s: %w", sp, err)
+			}
+		}
+		m, err := LoadModel(cfg)
+		if err != nil {
+			return err
+		}
+		s.Install(m)
+	}
+	return nil
+}
