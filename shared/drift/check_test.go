@@ -221,3 +221,37 @@ func TestWriteHTML(t *testing.T) {
 		t.Errorf("text report:\n%s", txt.String())
 	}
 }
+
+// A regression model's output is a numeric prediction profile.
+func TestNumericPredictionDrift(t *testing.T) {
+	ref := buildRef(t, rows(81, 3000, 0))
+	var train []Value
+	for i := range 3000 {
+		train = append(train, Num(float64(i%100)))
+	}
+	p, err := BuildProfile(Feature{Name: PredictionName, Kind: Numeric}, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ref.SetPrediction(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		offset float64
+		drift  bool
+	}{{0, false}, {30, true}} {
+		w := fold(t, ref, rows(82, 500, 0))
+		for i := range 500 {
+			if err := w.AddPrediction(Num(float64(i%100) + c.offset)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r, err := Check(ref, w, DefaultPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Prediction.Method != KS || r.Prediction.Drifted != c.drift {
+			t.Errorf("offset %v: prediction %s drifted=%v, want KS drifted=%v", c.offset, r.Prediction.Method, r.Prediction.Drifted, c.drift)
+		}
+	}
+}

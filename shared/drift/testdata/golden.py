@@ -101,6 +101,8 @@ def main():
     numeric.append(numeric_case("disjoint", rng.normal(0, 1, 150), rng.normal(20, 1, 120)))
     numeric.append(numeric_case("lognormal_tail", rng.lognormal(0, 1, 5000), rng.lognormal(0.05, 1.1, 4000)))
     numeric.append(numeric_case("constant_ref", np.full(200, 2.5), rng.normal(2.5, 0.1, 150)))
+    numeric.append(numeric_case("large_ref_small_window", rng.normal(0, 1, 8000), rng.normal(0.15, 1, 300)))
+    numeric.append(numeric_case("large_ref_same_window", rng.gamma(2.0, 1.5, 8000), rng.gamma(2.0, 1.5, 700)))
 
     categorical = []
     letters = list("abcde")
