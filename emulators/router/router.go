@@ -142,13 +142,17 @@ func (r *Router) Setup(ctx context.Context) error {
 			topics = append(topics, t.Topic)
 		}
 	}
-	for _, id := range topics {
-		_, err := r.ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: r.topicName(id)})
+	if err := parallel(len(topics), func(i int) error {
+		_, err := r.ps.TopicAdminClient.CreateTopic(ctx, &pubsubpb.Topic{Name: r.topicName(topics[i])})
 		if err != nil && status.Code(err) != codes.AlreadyExists {
-			return fmt.Errorf("router setup: create topic %s: %w", id, err)
+			return fmt.Errorf("router setup: create topic %s: %w", topics[i], err)
 		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	for _, t := range r.opts.Triggers {
+	return parallel(len(r.opts.Triggers), func(i int) error {
+		t := r.opts.Triggers[i]
 		topic := t.Topic
 		if topic == "" {
 			topic = r.opts.StorageTopic
@@ -161,8 +165,23 @@ func (r *Router) Setup(ctx context.Context) error {
 		if err != nil && status.Code(err) != codes.AlreadyExists {
 			return fmt.Errorf("router setup: create subscription %s: %w", SubscriptionID(t), err)
 		}
+		return nil
+	})
+}
+
+// parallel runs f(0..n-1) concurrently and joins their errors.
+func parallel(n int, f func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(i)
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Run sets up the subscriptions and delivers events until ctx ends. It

@@ -3,6 +3,7 @@ package stack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/megapipe/mega/emulators/gcloud"
 )
 
 const pidFile = "supervisor.pid"
@@ -28,6 +31,9 @@ func Up(ctx context.Context, opts Options) (st *State, already bool, err error) 
 	dir := opts.Dir
 	if st, err := Load(dir); err == nil {
 		return st, true, nil
+	}
+	if err := gcloud.Installed(ctx); err != nil {
+		return nil, false, fmt.Errorf("stack up: %w", err)
 	}
 	if sid := readPid(dir); sid > 0 && len(SessionMembers(sid)) > 0 {
 		return nil, false, fmt.Errorf("stack up: a stack in %s is starting or stopping (supervisor %d); wait, or run `mega local down`", dir, sid)
@@ -81,12 +87,19 @@ func Up(ctx context.Context, opts Options) (st *State, already bool, err error) 
 	}
 }
 
-// lastError is the message of the last error line of a supervisor log.
+// lastError is the error of the last error line of a supervisor log.
 func lastError(path string) string {
 	b, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(lines[i], `"ERROR"`) || strings.Contains(lines[i], "error") {
+		var rec struct {
+			Severity string `json:"severity"`
+			Error    string `json:"error"`
+		}
+		if json.Unmarshal([]byte(lines[i]), &rec) == nil && rec.Error != "" {
+			return strings.Join(strings.Fields(rec.Error), " ")
+		}
+		if strings.Contains(lines[i], "error") {
 			return strings.TrimSpace(lines[i])
 		}
 	}

@@ -221,3 +221,36 @@ func waitEvent(t *testing.T, path string, timeout time.Duration) map[string]any 
 	t.Fatalf("no event reached Ingest within %v", timeout)
 	return nil
 }
+
+// TestUpFailsClean: when a part cannot start, Up reports why and nothing of
+// the stack keeps running.
+func TestUpFailsClean(t *testing.T) {
+	if err := gcloud.Installed(context.Background()); err != nil {
+		t.Skipf("stack needs the gcloud emulators: %v", err)
+	}
+	dir := t.TempDir()
+	self := os.Args[0]
+	_, _, err := stack.Up(context.Background(), stack.Options{
+		Dir:               dir,
+		FreePorts:         true,
+		SupervisorCommand: []string{self, "mega-stack-role", "supervisor"},
+		FunctionsCommand:  []string{self, "mega-stack-role", "no-such-role"},
+		ChildEnv:          []string{"MEGA_STACK_TEST_DIR=" + dir},
+		StartTimeout:      90 * time.Second,
+	})
+	if err == nil {
+		_, _ = stack.Down(context.Background(), dir)
+		t.Fatal("Up succeeded with a functions host that exits at once")
+	}
+	if !strings.Contains(err.Error(), "functions") || !strings.Contains(err.Error(), "exited before it was ready") {
+		t.Errorf("Up error %q does not name the functions host and why", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "supervisor.pid"))
+	sid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if sid <= 0 {
+		t.Fatalf("no supervisor pid in %s", dir)
+	}
+	if left := stack.SessionMembers(sid); len(left) != 0 {
+		t.Errorf("processes %v remain after a failed Up", left)
+	}
+}
