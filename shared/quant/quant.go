@@ -215,6 +215,20 @@ func calibrate(ctx context.Context, m *tflite.Model, g *graph, calib Calibration
 		}
 		for i, vals := range sample {
 			dst := ip.Input(i).Float32s()
+			if shape := ip.Input(i).Shape; len(dst) != len(vals) && len(shape) >= 2 {
+				// A sample of a different batch size (rows for a model
+				// exported with a fixed batch, or several rows at once).
+				inner := 1
+				for _, d := range shape[1:] {
+					inner *= d
+				}
+				if inner > 0 && len(vals) > 0 && len(vals)%inner == 0 {
+					if err := ip.ResizeInput(i, append([]int{len(vals) / inner}, shape[1:]...)); err != nil {
+						return nil, nil, n, fmt.Errorf("calibrate: sample %d input %d: %w", n, i, err)
+					}
+					dst = ip.Input(i).Float32s()
+				}
+			}
 			if len(dst) != len(vals) {
 				return nil, nil, n, fmt.Errorf("calibrate: sample %d input %d: %w: %d values, the tensor holds %d", n, i, ErrBadCalibration, len(vals), len(dst))
 			}

@@ -284,3 +284,47 @@ func TestInputEqualization(t *testing.T) {
 		t.Errorf("mlp: equalized %v (err %v), want none", rep.EqualizedInputs, err)
 	}
 }
+
+// TestCalibrationBatchSizes: a model exported with batch 4 calibrates from
+// one-row samples, and one-row and four-row samples give the same ranges
+// (so the same scales) as the batch-1 model.
+func TestCalibrationBatchSizes(t *testing.T) {
+	batch4 := mlpModel(t)
+	for i := range batch4.Subgraphs[0].Tensors {
+		tn := &batch4.Subgraphs[0].Tensors[i]
+		if len(tn.Shape) == 2 && tn.Buffer == 0 {
+			tn.Shape[0] = 4
+		}
+	}
+	rs := rows(32, 6, 0.5, 2)
+	var grouped [][]float32
+	for i := 0; i < len(rs); i += 4 {
+		var g []float32
+		for _, r := range rs[i : i+4] {
+			g = append(g, r...)
+		}
+		grouped = append(grouped, g)
+	}
+	scales := func(m *tflite.Model, calib quant.Calibration) []float32 {
+		t.Helper()
+		_, rep, err := quant.Quantize(context.Background(), m, calib, quant.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []float32
+		for _, tr := range rep.Tensors {
+			s = append(s, tr.Scale)
+		}
+		return s
+	}
+	want := scales(mlpModel(t), quant.Rows(rs))
+	if diff := cmp.Diff(want, scales(batch4, quant.Rows(rs))); diff != "" {
+		t.Errorf("batch-4 model, one-row samples (-batch 1 +batch 4):\n%s", diff)
+	}
+	if diff := cmp.Diff(want, scales(mlpModel(t), quant.Rows(grouped))); diff != "" {
+		t.Errorf("batch-1 model, four-row samples (-one row +four rows):\n%s", diff)
+	}
+	if _, _, err := quant.Quantize(context.Background(), mlpModel(t), quant.Rows([][]float32{make([]float32, 7)}), quant.Options{}); !errors.Is(err, quant.ErrBadCalibration) {
+		t.Errorf("7 values for 6-wide rows: error %v, want ErrBadCalibration", err)
+	}
+}
