@@ -16,6 +16,7 @@
 //	MEGA_MODELS_BUCKET       where people drop float models [<prefix>-models]
 //	MEGA_ARTIFACTS_BUCKET    everything derived [<prefix>-artifacts]
 //	MEGA_MONITORING_ENDPOINT host:port of a Monitoring API without TLS (local emulator) [the real service]
+//	MEGA_MONITORING_DASHBOARD http://host:port of the local Monitoring emulator's dashboard (mega alerts)
 //	MEGA_TRAIN_BACKEND       local | kubeflow [local]
 //	MEGA_LOG_LEVEL           debug | info | warn | error [info]
 //	MEGA_REGION              Vertex AI Pipelines region [us-central1]
