@@ -1,14 +1,21 @@
 package main
 
 import (
-	"errors"
 	"os"
+
+	"github.com/megapipe/mega/emulators/stack"
 )
 
-// applyLocalStack points the clients at the local stack.
+// applyLocalStack points the clients at the local stack running from --dir.
+// When the emulator variables are already set (for example by
+// `eval "$(mega local env)"`, or in tests), they are used as they are.
 func applyLocalStack() error {
 	if os.Getenv("PUBSUB_EMULATOR_HOST") != "" && os.Getenv("FIRESTORE_EMULATOR_HOST") != "" {
 		return nil
 	}
-	return errors.New("the local stack is not running: start it with `mega local up`, or pass --project")
+	st, err := stack.Load(global.Dir)
+	if err != nil {
+		return err
+	}
+	return st.Apply()
 }
