@@ -77,11 +77,19 @@ type Options struct {
 	LogFile       string        // where the emulator's output goes; "": a temporary file removed by Stop
 	SDKRoot       string        // "": found with SDKRoot
 	Timeout       time.Duration // how long to wait for readiness [90s]
+	// JVMFlags are given to the emulator's JVM; nil means DefaultJVMFlags.
+	JVMFlags []string
 	// DieWithParent asks the kernel to kill the emulator when the process
 	// that started it dies (PR_SET_PDEATHSIG), so a crashed test binary or
 	// supervisor leaves no Java process behind.
 	DieWithParent bool
 }
+
+// DefaultJVMFlags make the emulators start faster and smaller on a busy
+// machine: the client compiler only, and the serial collector. Measured on
+// this 2-core machine under load (average 17): Pub/Sub ready in 1.8-3.9 s
+// against 2.7-5.9 s without them.
+var DefaultJVMFlags = []string{"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"}
 
 // Emulator is a running emulator process.
 type Emulator struct {
@@ -151,6 +159,9 @@ func Start(ctx context.Context, kind Kind, opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s emulator: %w", kind, err)
 	}
+	if opts.JVMFlags == nil {
+		opts.JVMFlags = DefaultJVMFlags
+	}
 	attempts := 1
 	if opts.Port == 0 || (kind == Firestore && opts.WebSocketPort == 0) {
 		attempts = 4
@@ -191,10 +202,13 @@ func command(root string, kind Kind) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: no Java runtime (%v); %s", ErrNotInstalled, err, InstallHint)
 		}
-		return []string{path, "-Duser.language=en", "-cp", jar,
+		return []string{path, jvmFlagsMarker, "-Duser.language=en", "-cp", jar,
 			"com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start"}, nil
 	}
 }
+
+// jvmFlagsMarker stands in argv for Options.JVMFlags.
+const jvmFlagsMarker = "<jvm-flags>"
 
 func startOnce(ctx context.Context, kind Kind, argv []string, opts Options) (*Emulator, error) {
 	port, err := pickPort(opts.Host, opts.Port)
@@ -202,7 +216,14 @@ func startOnce(ctx context.Context, kind Kind, argv []string, opts Options) (*Em
 		return nil, err
 	}
 	e := &Emulator{kind: kind, host: opts.Host, port: port, exited: make(chan struct{})}
-	args := append([]string(nil), argv[1:]...)
+	var args []string
+	for _, a := range argv[1:] {
+		if a == jvmFlagsMarker {
+			args = append(args, opts.JVMFlags...)
+		} else {
+			args = append(args, a)
+		}
+	}
 	args = append(args, "--host="+opts.Host, "--port="+strconv.Itoa(port))
 	if kind == Firestore {
 		ws, err := pickPort(opts.Host, opts.WebSocketPort)
@@ -232,6 +253,11 @@ func startOnce(ctx context.Context, kind Kind, argv []string, opts Options) (*Em
 	cmd := exec.Command(argv[0], args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Stdin = nil
+	if kind == PubSub && len(opts.JVMFlags) > 0 {
+		// The Pub/Sub script passes $CLOUD_PUBSUB_EMULATOR_OPTS to the JVM.
+		cmd.Env = append(os.Environ(), "CLOUD_PUBSUB_EMULATOR_OPTS="+
+			strings.TrimSpace(os.Getenv("CLOUD_PUBSUB_EMULATOR_OPTS")+" "+strings.Join(opts.JVMFlags, " ")))
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if opts.DieWithParent {
 		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL

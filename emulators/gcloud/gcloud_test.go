@@ -72,6 +72,10 @@ func TestStartStop(t *testing.T) {
 				}
 			}
 			pid := e.Pid()
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			if !strings.Contains(string(cmdline), "java") || !strings.Contains(string(cmdline), "-XX:TieredStopAtLevel=1") {
+				t.Errorf("pid %d is not the JVM with the default flags: %q", pid, cmdline)
+			}
 			if err := e.Stop(ctx); err != nil {
 				t.Fatal(err)
 			}
