@@ -76,7 +76,8 @@
 //     non-missing window values (MinCount);
 //   - windows of at most 1000 values (LargeCount): KS for numeric and
 //     chi-square for categorical features, drift when p < 0.05, the usual
-//     significance level and Evidently's default for small samples;
+//     significance level (Evidently's small-sample defaults are the same,
+//     except a proportion z-test for binary categorical features);
 //   - larger windows, where p-values flag every negligible shift: normalized
 //     Wasserstein > 0.1 for numeric and Jensen-Shannon > 0.1 for categorical
 //     features (Evidently's DataDriftPreset defaults for more than 1000 rows);
