@@ -34,10 +34,12 @@ resource "google_monitoring_notification_channel" "email" {
 }
 
 # Cloud Monitoring's notification agent publishes incidents to drift-alerts.
+# The agent exists once the project has a notification channel.
 resource "google_pubsub_topic_iam_member" "monitoring_publisher" {
-  topic  = google_pubsub_topic.topic["drift-alerts"].name
-  role   = "roles/pubsub.publisher"
-  member = local.monitoring_agent
+  topic      = google_pubsub_topic.topic["drift-alerts"].name
+  role       = "roles/pubsub.publisher"
+  member     = local.monitoring_agent
+  depends_on = [google_monitoring_notification_channel.drift_alerts]
 }
 
 resource "google_monitoring_alert_policy" "policy" {
