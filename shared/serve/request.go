@@ -78,8 +78,11 @@ func (b *batch) addInstance() ([]cell, error) {
 
 // instance reads one instance: a list of raw feature values in feature order,
 // or an object keyed by feature name.
-func (b *batch) instance(m *Model, field string) error {
+func (b *batch) instance(m *Model, list string, k int) error {
 	s := &b.sc
+	field := func() string { // the instance's name, built only for errors
+		return list + "[" + strconv.Itoa(k) + "]"
+	}
 	row, err := b.addInstance()
 	if err != nil {
 		return err
@@ -93,7 +96,7 @@ func (b *batch) instance(m *Model, field string) error {
 		} else {
 			for {
 				if j >= b.nf {
-					return inputErr(field, "more than %d values; the model takes %s", b.nf, m.describe())
+					return inputErr(field(), "more than %d values; the model takes %s", b.nf, m.describe())
 				}
 				if err := s.value(&row[j]); err != nil {
 					return err
@@ -111,7 +114,7 @@ func (b *batch) instance(m *Model, field string) error {
 			}
 		}
 		if j != b.nf {
-			return inputErr(field, "%d values; the model takes %s", j, m.describe())
+			return inputErr(field(), "%d values; the model takes %s", j, m.describe())
 		}
 	case '{':
 		s.i++
@@ -133,9 +136,9 @@ func (b *batch) instance(m *Model, field string) error {
 					return err
 				}
 				if m.Spec == nil {
-					return inputErr(field, "this model has no feature names; send a list of %d numbers", m.width)
+					return inputErr(field(), "this model has no feature names; send a list of %d numbers", m.width)
 				}
-				return inputErr(field+"."+string(key), "unknown feature (the model takes %s)", m.describe())
+				return inputErr(field()+"."+string(key), "unknown feature (the model takes %s)", m.describe())
 			}
 			if err := s.value(&row[j]); err != nil {
 				return err
@@ -154,7 +157,7 @@ func (b *batch) instance(m *Model, field string) error {
 		if err := s.skip(0); err != nil {
 			return err
 		}
-		return inputErr(field, "want a list of feature values or an object keyed by feature name")
+		return inputErr(field(), "want a list of feature values or an object keyed by feature name")
 	}
 	return nil
 }
@@ -191,7 +194,7 @@ func (b *batch) instances(m *Model, field string) error {
 		return nil
 	}
 	for k := 0; ; k++ {
-		if err := b.instance(m, field+"["+strconv.Itoa(k)+"]"); err != nil {
+		if err := b.instance(m, field, k); err != nil {
 			return err
 		}
 		c := s.peek()
