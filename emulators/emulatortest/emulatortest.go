@@ -230,8 +230,9 @@ func (e *Env) CreateSubscription(id, topic string) string {
 	return name
 }
 
-// Pull receives up to n messages from a subscription, acks them, and returns
-// them; it fails the test if fewer arrive within the timeout.
+// Pull receives n messages from a subscription, acks them, and returns
+// them; it fails the test if fewer arrive within the timeout. Messages
+// beyond n are nacked, so a later Pull gets them.
 func (e *Env) Pull(sub string, n int, timeout time.Duration) []*pubsub.Message {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -241,12 +242,14 @@ func (e *Env) Pull(sub string, n int, timeout time.Duration) []*pubsub.Message {
 		msgs []*pubsub.Message
 	)
 	err := e.PubSub().Subscriber(sub).Receive(ctx, func(_ context.Context, m *pubsub.Message) {
-		m.Ack()
 		mu.Lock()
 		defer mu.Unlock()
-		if len(msgs) < n {
-			msgs = append(msgs, m)
+		if len(msgs) >= n {
+			m.Nack() // not ours to take: left for the next Pull
+			return
 		}
+		m.Ack()
+		msgs = append(msgs, m)
 		if len(msgs) == n {
 			cancel()
 		}

@@ -24,6 +24,10 @@
 // MEGA_SERVE_URL (when the inference service runs) and the bucket names
 // (MEGA_RAW_BUCKET, MEGA_MODELS_BUCKET, MEGA_ARTIFACTS_BUCKET).
 //
+// State is in memory: Down discards the Pub/Sub, Firestore and Cloud
+// Storage content; only the Monitoring emulator keeps its history in
+// <dir>/monitoring.json.
+//
 // Ports: Pub/Sub 8085, Firestore 8086 (websocket 8087), GCS 4443, serve
 // 8080, Monitoring gRPC 8088 and dashboard 8089, functions 8090, router
 // control 8091; a port that is taken is replaced by a free one, and
