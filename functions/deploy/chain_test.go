@@ -50,6 +50,7 @@ func TestChainFromCleanRowsToDeployment(t *testing.T) {
 	t.Setenv("STORAGE_EMULATOR_HOST", g.URL())
 	t.Setenv("MEGA_EPOCHS", "60")
 	t.Setenv("MEGA_TEACHER_HIDDEN", "32,16")
+	t.Setenv("MEGA_STUDENT_HIDDEN", "16")
 	ctx := context.Background()
 	cfg := config.Config{Project: emu.Project, ArtifactsBucket: emu.Bucket("artifacts"), TrainBackend: "local"}
 	env, err := step.NewEnv(ctx, cfg)

@@ -132,8 +132,8 @@ func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 // Training configures the training chain (train, distill, quantize, deploy).
 // Each field is read from the variable named in its comment.
 type Training struct {
-	TeacherHidden []int   // MEGA_TEACHER_HIDDEN, comma-separated [64,32]
-	StudentHidden []int   // MEGA_STUDENT_HIDDEN [16]
+	TeacherHidden []int   // MEGA_TEACHER_HIDDEN, comma-separated [256,128]
+	StudentHidden []int   // MEGA_STUDENT_HIDDEN [128,64]
 	Epochs        int     // MEGA_EPOCHS, most epochs per training [200]
 	Seed          uint64  // MEGA_SEED [1]
 	Temperature   float64 // MEGA_DISTILL_TEMPERATURE [4]
@@ -147,7 +147,7 @@ type Training struct {
 func TrainingFromEnv() (Training, error) { return trainingFromLookup(os.LookupEnv) }
 
 func trainingFromLookup(lookup func(string) (string, bool)) (Training, error) {
-	t := Training{TeacherHidden: []int{64, 32}, StudentHidden: []int{16}, Epochs: 200, Seed: 1,
+	t := Training{TeacherHidden: []int{256, 128}, StudentHidden: []int{128, 64}, Epochs: 200, Seed: 1,
 		Temperature: 4, Alpha: 0.7, Sparsity: 0.5, GateBound: 0.01, ModelIO: "float"}
 	var errs []error
 	ints := func(k string, dst *[]int) {

@@ -46,7 +46,7 @@ func TestTrainingFromLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Training{TeacherHidden: []int{128, 64}, StudentHidden: []int{16}, Epochs: 200, Seed: 1,
+	want := Training{TeacherHidden: []int{128, 64}, StudentHidden: []int{128, 64}, Epochs: 200, Seed: 1,
 		Temperature: 4, Alpha: 0.7, Sparsity: 0.8, GateBound: 0.02, ModelIO: "float"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("training (-want +got):\n%s", diff)
