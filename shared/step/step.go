@@ -89,6 +89,11 @@ type Step struct {
 	Work  Work
 	// Env returns the clients; the default is Default.
 	Env func(ctx context.Context) (*Env, error)
+	// KeyOf returns the idempotency key of an input; the default,
+	// in.Key(Function), is content-based. Inputs whose content repeats on
+	// purpose (every drift-tick carries the same payload) key on the event
+	// id instead, which a redelivery keeps.
+	KeyOf func(in events.Input) string
 }
 
 func runOfMessage(in events.Input) (Run, error) {
@@ -129,6 +134,9 @@ func (s *Step) Handle(ctx context.Context, e event.Event) error {
 		return fmt.Errorf("%s: clients: %w", s.Name, err)
 	}
 	key := in.Key(s.Function)
+	if s.KeyOf != nil {
+		key = s.KeyOf(in)
+	}
 	done, err := env.Ledger.Claim(ctx, key, in.EventID)
 	if err != nil {
 		slog.WarnContext(ctx, "cannot claim event; it will be retried", "error", err)
