@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -47,17 +48,9 @@ func newModelsCmd() *cobra.Command {
 					names = append(names, m.Name)
 				}
 			}
-			var views []modelView
-			for _, n := range names {
-				m, err := reg.Model(ctx, n)
-				if err != nil {
-					return err
-				}
-				vs, err := reg.Versions(ctx, n)
-				if err != nil {
-					return err
-				}
-				views = append(views, modelView{Model: m, Versions: vs})
+			views, err := modelViews(ctx, reg, names)
+			if err != nil {
+				return err
 			}
 			if global.JSON {
 				return printJSON(cmd.OutOrStdout(), views)
@@ -72,6 +65,23 @@ func newModelsCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// modelViews reads the named models and their versions.
+func modelViews(ctx context.Context, reg *registry.Registry, names []string) ([]modelView, error) {
+	var views []modelView
+	for _, n := range names {
+		m, err := reg.Model(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := reg.Versions(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		views = append(views, modelView{Model: m, Versions: vs})
+	}
+	return views, nil
 }
 
 func printModel(w io.Writer, v modelView, detail bool) {
