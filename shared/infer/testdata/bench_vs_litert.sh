@@ -15,9 +15,12 @@ model=${1:-$data/person_detect.tflite}
 input=${2:-$data/person_image_int8.bin}
 n=${3:-1000}
 rounds=${4:-3}
-bin=$(mktemp -d)/mega
-trap 'rm -rf "$(dirname "$bin")"' EXIT
-(cd "$root" && GOEXPERIMENT=simd go build -o "$bin" ./cmd/mega)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bin=$tmp/mega
+# Build the committed tree (git archive HEAD), so that other people's
+# uncommitted edits in the work tree cannot break or change the binary.
+(cd "$root" && git archive HEAD | tar -x -C "$tmp" && cd "$tmp" && GOEXPERIMENT=simd go build -o "$bin" ./cmd/mega)
 mega_ms=""
 lite_ms=""
 i=0
