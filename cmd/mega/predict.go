@@ -23,7 +23,7 @@ array of instances (objects keyed by feature name, or lists in feature order), o
 sends them to the inference service (TF Serving REST, in chunks of 256) and prints one prediction
 per line (label and class probabilities, or the value), or the whole answer with --json.
 
-The service is --url, else MEGA_SERVE_URL (the local stack sets it), else http://127.0.0.1:8080.`,
+The service is --url, else MEGA_SERVE_URL, else the running local stack's (mega local up), else\nhttp://127.0.0.1:8080.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if model == "" {
@@ -72,7 +72,7 @@ The service is --url, else MEGA_SERVE_URL (the local stack sets it), else http:/
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", "", "service base URL (default MEGA_SERVE_URL, else http://127.0.0.1:8080)")
+	cmd.Flags().StringVar(&url, "url", "", "service base URL (default MEGA_SERVE_URL, else the local stack's, else http://127.0.0.1:8080)")
 	cmd.Flags().StringVar(&model, "model", "", "model name")
 	cmd.Flags().StringVar(&version, "version", "", "model version (default the serving one)")
 	return cmd

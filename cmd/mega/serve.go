@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/megapipe/mega/emulators/stack"
+
 	"github.com/megapipe/mega/shared/config"
 	"github.com/megapipe/mega/shared/features"
 	"github.com/megapipe/mega/shared/logging"
@@ -108,13 +110,17 @@ func requireStack() error {
 }
 
 // serveURL is the inference service's base URL: --url, else MEGA_SERVE_URL,
-// else http://127.0.0.1:8080.
+// else the running local stack's (its state file in --dir), else
+// http://127.0.0.1:8080.
 func serveURL(flag string) string {
 	if flag != "" {
 		return strings.TrimRight(flag, "/")
 	}
 	if u := os.Getenv("MEGA_SERVE_URL"); u != "" {
 		return strings.TrimRight(u, "/")
+	}
+	if st, err := stack.Load(global.Dir); err == nil && st.Endpoints.Serve != "" {
+		return strings.TrimRight(st.Endpoints.Serve, "/")
 	}
 	return "http://127.0.0.1:8080"
 }
@@ -183,7 +189,7 @@ from a normal distribution, categories from the vocabulary), or is read from --b
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&url, "url", "", "service base URL (default MEGA_SERVE_URL, else http://127.0.0.1:8080)")
+	f.StringVar(&url, "url", "", "service base URL (default MEGA_SERVE_URL, else the local stack's, else http://127.0.0.1:8080)")
 	f.StringVar(&model, "model", "", "model name")
 	f.StringVar(&bodyFile, "body", "", "request body file (default: synthetic)")
 	f.IntVar(&instances, "instances", 1, "instances per request")
@@ -195,44 +201,67 @@ from a normal distribution, categories from the vocabulary), or is read from --b
 
 func newServeColdStartCmd() *cobra.Command {
 	var (
-		file, spec string
-		port       int
+		file, spec, model, bodyFile string
+		port                        int
 	)
 	cmd := &cobra.Command{
-		Use:   "coldstart --file NAME=MODEL.tflite [--spec NAME=features.json] [--port P]",
+		Use:   "coldstart (--file NAME=MODEL.tflite [--spec NAME=features.json] | --model NAME --body FILE) [--port P]",
 		Short: "Measure process start to first successful prediction",
-		Long: `coldstart starts ` + "`mega serve --file ...`" + ` as a child process on loopback and sends a one-instance
-predict request every millisecond until one succeeds; it prints the time from process start to that
-answer in milliseconds.`,
+		Long: `coldstart starts ` + "`mega serve`" + ` as a child process on loopback and sends a predict request every
+millisecond until one succeeds; it prints the time from process start to that answer in milliseconds.
+With --file the child serves the file (no registry); with --model it loads the model's serving version
+from the registry of the local stack (or --project), and --body is the TF Serving request to send.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name, path, ok := strings.Cut(file, "=")
-			if !ok || name == "" || path == "" {
-				return usagef("--file NAME=MODEL.tflite is required")
+			args := []string{"serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--log", "off", "--dir", global.Dir}
+			if global.Project != "" {
+				args = append(args, "--project", global.Project)
 			}
-			model, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			args := []string{"serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--file", file, "--log", "off"}
-			var sp *features.Spec
-			if spec != "" {
-				sname, spath, ok := strings.Cut(spec, "=")
-				if !ok || sname != name {
-					return usagef("--spec %s: want %s=features.json", spec, name)
+			var body []byte
+			name := model
+			switch {
+			case file != "" && model == "":
+				var path string
+				var ok bool
+				name, path, ok = strings.Cut(file, "=")
+				if !ok || name == "" || path == "" {
+					return usagef("--file %q: want NAME=MODEL.tflite", file)
 				}
-				b, err := os.ReadFile(spath)
+				data, err := os.ReadFile(path)
 				if err != nil {
 					return err
 				}
-				if sp, err = features.Parse(b); err != nil {
+				args = append(args, "--file", file)
+				var sp *features.Spec
+				if spec != "" {
+					sname, spath, ok := strings.Cut(spec, "=")
+					if !ok || sname != name {
+						return usagef("--spec %s: want %s=features.json", spec, name)
+					}
+					b, err := os.ReadFile(spath)
+					if err != nil {
+						return err
+					}
+					if sp, err = features.Parse(b); err != nil {
+						return err
+					}
+					args = append(args, "--spec", spec)
+				}
+				if body, err = serve.ProbeBody(data, sp); err != nil {
 					return err
 				}
-				args = append(args, "--spec", spec)
-			}
-			body, err := serve.ProbeBody(model, sp)
-			if err != nil {
-				return err
+			case model != "" && file == "" && bodyFile != "":
+				if err := requireStack(); err != nil {
+					return err
+				}
+				b, err := os.ReadFile(bodyFile)
+				if err != nil {
+					return err
+				}
+				body = b
+				args = append(args, "--models", model)
+			default:
+				return usagef("give --file NAME=MODEL.tflite, or --model NAME with --body FILE")
 			}
 			exe, err := os.Executable()
 			if err != nil {
@@ -252,8 +281,10 @@ answer in milliseconds.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&file, "file", "", "NAME=MODEL.tflite")
+	cmd.Flags().StringVar(&file, "file", "", "NAME=MODEL.tflite: serve a file")
 	cmd.Flags().StringVar(&spec, "spec", "", "NAME=features.json")
+	cmd.Flags().StringVar(&model, "model", "", "a registry model to load")
+	cmd.Flags().StringVar(&bodyFile, "body", "", "with --model: the TF Serving request body to send")
 	cmd.Flags().IntVar(&port, "port", 18089, "loopback port for the child server")
 	return cmd
 }
