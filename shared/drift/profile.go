@@ -523,7 +523,7 @@ func (c *colBuilder) profile(f Feature, o BuilderOptions) (Profile, error) {
 			return p, fmt.Errorf("feature %q: %w: infinite value", f.Name, ErrSchema)
 		}
 	}
-	slices.Sort(xs)
+	sortFloats(xs)
 	np := &NumericProfile{}
 	p.Numeric = np
 	if len(xs) > 0 {

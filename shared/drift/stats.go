@@ -3,7 +3,6 @@ package drift
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -363,6 +362,6 @@ func sortedFinite(xs []float64) []float64 {
 			out = append(out, x)
 		}
 	}
-	slices.Sort(out)
+	sortFloats(out)
 	return out
 }

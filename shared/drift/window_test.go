@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -339,5 +340,30 @@ func TestConcurrentWindows(t *testing.T) {
 	}
 	if diff := cmp.Diff(fold(t, ref, all), merged(t, parts...), windowOpts, cmpopts.EquateApprox(1e-12, 1e-9)); diff != "" {
 		t.Errorf("parallel windows merged != one window:\n%s", diff)
+	}
+}
+
+func TestSortFloats(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, n := range []int{0, 1, 100, 5000, 70000} {
+		xs := make([]float64, n)
+		for i := range xs {
+			switch i % 4 {
+			case 0:
+				xs[i] = r.NormFloat64() * 1e6
+			case 1:
+				xs[i] = float64(r.IntN(5)) - 2 // ties, zeros
+			case 2:
+				xs[i] = -r.ExpFloat64() * 1e-300
+			default:
+				xs[i] = math.Ldexp(r.Float64(), r.IntN(2000)-1000)
+			}
+		}
+		want := slices.Clone(xs)
+		slices.Sort(want)
+		sortFloats(xs)
+		if diff := cmp.Diff(want, xs); diff != "" {
+			t.Fatalf("n=%d: radix sort differs from slices.Sort:\n%s", n, diff)
+		}
 	}
 }
