@@ -1,6 +1,7 @@
 package tflite_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -91,5 +92,32 @@ func TestBuilderRejectsBadIndex(t *testing.T) {
 	b.SetOutputs(x)
 	if _, err := b.Model(); err == nil {
 		t.Fatal("Model() accepted an operator output that is not a tensor")
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	m := smallMLP(t)
+	s := tflite.Summarize(m, 1234)
+	if s.FileBytes != 1234 || s.ConstantBytes != 4*(32+8+24+3) {
+		t.Errorf("sizes: file %d constant %d, want 1234 and %d", s.FileBytes, s.ConstantBytes, 4*(32+8+24+3))
+	}
+	ops := s.Subgraphs[0].Operators
+	want := []string{"Activation:RELU", "", "Beta:1"}
+	for i, op := range ops {
+		if op.Options != want[i] {
+			t.Errorf("operator %d options %q, want %q", i, op.Options, want[i])
+		}
+	}
+	if got := s.Subgraphs[0].Tensors[4]; got.Name != "w2" || got.Type != "FLOAT32" || got.ConstantBytes != 96 {
+		t.Errorf("tensor 4 = %+v, want w2 FLOAT32 with 96 bytes", got)
+	}
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"FULLY_CONNECTED  1", "SOFTMAX", "constant data:   268 bytes"} {
+		if !strings.Contains(text.String(), line) {
+			t.Errorf("text output lacks %q:\n%s", line, text.String())
+		}
 	}
 }

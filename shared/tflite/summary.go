@@ -3,6 +3,7 @@ package tflite
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 )
@@ -83,7 +84,7 @@ func Summarize(m *Model, fileBytes int) Summary {
 				}
 			}
 			if op.Options != nil {
-				os.Options = strings.TrimPrefix(fmt.Sprintf("%+v", op.Options), "&")
+				os.Options = optionsString(op.Options)
 			}
 			ss.Operators = append(ss.Operators, os)
 		}
@@ -157,6 +158,30 @@ func quantString(q *Quantization) string {
 	}
 	if len(q.Min) > 0 {
 		parts = append(parts, fmt.Sprintf("min=%g max=%g", q.Min[0], q.Max[0]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// optionsString prints the options' fields that differ from their zero
+// value, such as "Padding:SAME StrideW:2 StrideH:2 Activation:RELU6".
+func optionsString(o Options) string {
+	v := reflect.ValueOf(o)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return fmt.Sprint(o)
+	}
+	var parts []string
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Field(i)
+		if f.IsZero() {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s:%v", v.Type().Field(i).Name, f.Interface()))
 	}
 	return strings.Join(parts, " ")
 }
