@@ -243,3 +243,32 @@ func probe(ctx context.Context, h Health) (bool, string) {
 	}
 	return resp.StatusCode == http.StatusOK, strings.Join(strings.Fields(string(body)), " ")
 }
+
+// TickNow asks the running stack's scheduler to publish the drift check's
+// tick at once, as Cloud Scheduler's "force run" does, and returns the
+// message id.
+func TickNow(ctx context.Context, dir string) (string, error) {
+	st, err := Load(dir)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.Endpoints.Router+"/scheduler/tick", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("scheduler tick: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("scheduler tick: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(body))
+	}
+	var out struct {
+		MessageID string `json:"message_id"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil || out.MessageID == "" {
+		return "", fmt.Errorf("scheduler tick: bad answer %q", body)
+	}
+	return out.MessageID, nil
+}

@@ -429,8 +429,8 @@ func waitHTTP(ctx context.Context, url string, exited <-chan struct{}) error {
 	}
 }
 
-// controlHandler serves /healthz: the router, the scheduler and the child
-// processes.
+// controlHandler serves GET /healthz (the router, the scheduler and the
+// child processes) and POST /scheduler/tick (publish the drift tick now).
 func (s *supervisor) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -450,6 +450,19 @@ func (s *supervisor) controlHandler() http.Handler {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		_ = json.NewEncoder(w).Encode(h)
+	})
+	mux.HandleFunc("POST /scheduler/tick", func(w http.ResponseWriter, r *http.Request) {
+		if s.sched == nil {
+			http.Error(w, "scheduler not running", http.StatusServiceUnavailable)
+			return
+		}
+		id, err := s.sched.TickNow(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"message_id": id})
 	})
 	return mux
 }
