@@ -25,6 +25,7 @@ const (
 // request is one CloudEvent in binary HTTP mode.
 type request struct {
 	id, ceType, source, subject, bucket string
+	runID                               string // from a pipeline message, for the logs
 	time                                time.Time
 	body                                []byte
 }
@@ -83,8 +84,13 @@ func messageEvent(project, topic, subscription string, m *pubsub.Message) (*requ
 	if err != nil {
 		return nil, fmt.Errorf("build pubsub event: %w", err)
 	}
+	var pm struct {
+		RunID string `json:"run_id"`
+	}
+	_ = json.Unmarshal(m.Data, &pm) // only for the logs; not every message is JSON
 	return &request{
 		id:     m.ID,
+		runID:  pm.RunID,
 		ceType: TypeMessagePublished,
 		source: "//pubsub.googleapis.com/projects/" + project + "/topics/" + topic,
 		time:   m.PublishTime,

@@ -254,6 +254,9 @@ func (r *Router) handle(ctx context.Context, t config.Trigger, m *pubsub.Message
 		if req.subject != "" {
 			log = log.With("subject", req.subject)
 		}
+		if req.runID != "" {
+			log = log.With("run_id", req.runID)
+		}
 		if err == nil {
 			log.InfoContext(ctx, "event delivered")
 			m.Ack()
