@@ -6,6 +6,7 @@ package main
 import (
 	_ "github.com/megapipe/mega/functions/deploy"
 	_ "github.com/megapipe/mega/functions/distill"
+	_ "github.com/megapipe/mega/functions/driftcheck"
 	_ "github.com/megapipe/mega/functions/featurize"
 	_ "github.com/megapipe/mega/functions/quantize"
 	_ "github.com/megapipe/mega/functions/train"

@@ -564,3 +564,64 @@ func TestTickForOneModelAndLateRetry(t *testing.T) {
 		t.Errorf("bad tick: %v", err)
 	}
 }
+
+// CheckNow publishes a real drift-tick; a router stand-in delivers it to the
+// function as Eventarc would, and CheckNow returns the new check.
+func TestCheckNow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the emulators")
+	}
+	f := setup(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	f.emu.CreateTopic(config.TopicDriftTick)
+	sub := f.emu.CreateSubscription("test-ticks", config.TopicDriftTick)
+	now := time.Now().UTC()
+	f.clock.Set(now)
+	f.traffic(t, now.Truncate(5*time.Minute), 2, 300, 1.5, 5)
+	routed := make(chan error, 1)
+	go func() {
+		rctx, rcancel := context.WithTimeout(ctx, 50*time.Second)
+		defer rcancel()
+		var once sync.Once
+		err := f.emu.PubSub().Subscriber(sub).Receive(rctx, func(_ context.Context, m *pubsub.Message) {
+			m.Ack()
+			once.Do(func() {
+				e, err := events.NewMessageEvent(f.emu.Project, config.TopicDriftTick, sub,
+					events.PubsubMessage{Data: m.Data, Attributes: m.Attributes, MessageID: m.ID, PublishTime: m.PublishTime})
+				if err == nil {
+					err = f.checker.Handle(ctx, e)
+				}
+				routed <- err
+				rcancel()
+			})
+		})
+		if err != nil && !errors.Is(err, context.Canceled) {
+			routed <- err
+		}
+	}()
+	sums, err := driftcheck.CheckNow(ctx, f.env.Docs, f.env.Topics, model, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-routed; err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 1 || sums[0].Model != model || sums[0].Verdict != drift.VerdictDrift || sums[0].Rows != 600 {
+		t.Fatalf("CheckNow = %+v, want one drifted check of %s over 600 rows", sums, model)
+	}
+	var b strings.Builder
+	if err := driftcheck.WriteSummary(&b, sums[0]); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"churn v1: check ", "600 rows from 2 profiles: DATASET DRIFT (4 of 4 features drifted, share 1.00 >= 0.50)",
+		"FEATURE", "income", "plan", "prediction", "DRIFT", "report: gs://", "alert published on drift-alerts"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary text lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := driftcheck.CheckNow(ctx, f.env.Docs, f.env.Topics, "nosuchmodel", time.Second); !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("CheckNow(unknown model) = %v, want registry.ErrNotFound", err)
+	}
+}
