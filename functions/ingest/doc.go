@@ -35,7 +35,8 @@
 // (no retry): an empty file (0 bytes, only a BOM or blanks), a header-only
 // file ("no data rows"), binary data or text that is not UTF-8 (including
 // UTF-16), a header that does not match the stored schema, a missing label
-// column, Parquet (not supported), a file where every row is bad, and an
+// column, Parquet (refused: the Parquet reader of package dataset is not
+// safe on files from anyone), a file where every row is bad, and an
 // object name without a <dataset>/ folder. CRLF line ends and a UTF-8 BOM
 // are read normally.
 //

@@ -302,6 +302,7 @@ func TestFileOutcomes(t *testing.T) {
 		{"header_only.csv", runs.StatusFailed, "no data rows", 0},
 		{"garbage.bin", runs.StatusFailed, "not UTF-8 text", 0},
 		{"utf16.csv", runs.StatusFailed, "NUL byte", 0},
+		{"small.parquet", runs.StatusFailed, "Parquet input is not enabled", 0},
 		{"small_crlf.csv", runs.StatusSucceeded, "", 6},
 		{"small_bom.csv", runs.StatusSucceeded, "", 6},
 		{"small.jsonl", runs.StatusSucceeded, "", 6},

@@ -14,7 +14,17 @@
 // common case (a line without quotes) slices fields out of its buffer and
 // parses numbers with a no-allocation fast path that gives exactly
 // strconv.ParseFloat's result (Clinger's exact case, strconv otherwise).
-// Parquet input is recognized and refused with a clear reason: not supported.
+// Parquet: OpenParquet reads flat Parquet files through
+// github.com/parquet-go/parquet-go, row group by row group, from an
+// io.ReaderAt (Parquet keeps its schema in a footer, so it needs random
+// access); Ingest uses it when IngestOptions.OpenAt is set and otherwise
+// refuses Parquet with a clear reason. It is for trusted files only:
+// parquet-go allocates what a page header declares before checking that the
+// bytes exist (the same defect as nao1215/filesql#526), so a corrupt file of
+// a few kilobytes can make it allocate hundreds of megabytes; FuzzParquet
+// finds such inputs within a minute. OpenParquet bounds the footer length
+// itself (filesql#524's case) but cannot reach the page headers. This is why
+// functions/ingest, which reads files from anyone, does not enable it.
 //
 // Errors are typed: an *InputError (wrapping ErrEmpty, ErrNoRows,
 // ErrEncoding, ErrFormat, ErrHeader, ErrSchemaMismatch, ErrNoLabel,

@@ -13,32 +13,36 @@ import (
 type Format string
 
 const (
-	CSV   Format = "csv"
-	JSONL Format = "jsonl"
+	CSV     Format = "csv"
+	JSONL   Format = "jsonl"
+	Parquet Format = "parquet"
 )
 
 // DetectFormat chooses the format of a dropped file from its name, then from
-// its first bytes: ".jsonl", ".ndjson" and ".json" are JSON Lines, ".csv"
-// and ".txt" CSV; otherwise a file whose first non-blank character is "{" is
-// JSON Lines and anything else CSV. A Parquet file (magic "PAR1") is
-// recognized and refused with a clear reason: Parquet input is not
-// supported.
-func DetectFormat(name string, head []byte) (Format, error) {
+// its first bytes: a file starting with the Parquet magic "PAR1" or named
+// ".parquet" is Parquet; ".jsonl", ".ndjson" and ".json" are JSON Lines,
+// ".csv" and ".txt" CSV; otherwise a file whose first non-blank character is
+// "{" is JSON Lines and anything else CSV.
+func DetectFormat(name string, head []byte) Format {
 	if bytes.HasPrefix(head, []byte("PAR1")) || strings.EqualFold(path.Ext(name), ".parquet") {
-		return "", &InputError{Err: fmt.Errorf("%w: Parquet input is not supported; drop CSV or JSON Lines", ErrFormat)}
+		return Parquet
 	}
 	switch strings.ToLower(path.Ext(name)) {
 	case ".jsonl", ".ndjson", ".json":
-		return JSONL, nil
+		return JSONL
 	case ".csv", ".txt":
-		return CSV, nil
+		return CSV
 	}
 	t := bytes.TrimLeft(bytes.TrimPrefix(head, bom), " \t\r\n")
 	if len(t) > 0 && t[0] == '{' {
-		return JSONL, nil
+		return JSONL
 	}
-	return CSV, nil
+	return CSV
 }
+
+// errNeedRandomAccess is returned by Open for Parquet, which is read through
+// an io.ReaderAt (OpenParquet).
+var errNeedRandomAccess = fmt.Errorf("%w: Parquet input is not enabled here (it needs random access, and the Parquet reader is for trusted files only); drop CSV or JSON Lines", ErrFormat)
 
 // Open detects the format of r (named name) and reads its header.
 func Open(r io.Reader, name string) (RowReader, Format, error) {
@@ -47,9 +51,9 @@ func Open(r io.Reader, name string) (RowReader, Format, error) {
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, "", fmt.Errorf("open %s: %w", name, err)
 	}
-	f, err := DetectFormat(name, head)
-	if err != nil {
-		return nil, "", err
+	f := DetectFormat(name, head)
+	if f == Parquet {
+		return nil, f, &InputError{Err: errNeedRandomAccess}
 	}
 	if len(bytes.TrimSpace(bytes.TrimPrefix(head, bom))) == 0 && len(head) < 512 {
 		return nil, f, &InputError{Err: fmt.Errorf("%w: %d bytes, no data", ErrEmpty, len(head))}
@@ -76,6 +80,9 @@ type IngestOptions struct {
 	Name   string  // object name, for format detection and messages
 	Schema *Schema // the dataset's stored schema; nil on the first drop
 	Infer  InferOptions
+	// OpenAt gives random access to the file and its size, which Parquet
+	// needs. When nil, Parquet files are refused with a clear reason.
+	OpenAt func() (io.ReaderAt, int64, error)
 }
 
 // Result is the outcome of Ingest.
@@ -97,7 +104,7 @@ func Ingest(open Source, opt IngestOptions, clean, quarantine io.Writer) (Result
 		return res, &InputError{Err: fmt.Errorf("%w: label %q from the object's metadata, but dataset %q has label %q", ErrSchemaMismatch, opt.Infer.Label, res.Schema.Dataset, res.Schema.Label)}
 	}
 	if res.Schema == nil {
-		err := pass(open, opt.Name, func(rr RowReader, f Format) error {
+		err := pass(open, opt, func(rr RowReader, f Format) error {
 			res.Format = f
 			var err error
 			res.Schema, err = Infer(rr, opt.Infer)
@@ -108,7 +115,7 @@ func Ingest(open Source, opt IngestOptions, clean, quarantine io.Writer) (Result
 		}
 		res.Inferred = true
 	}
-	err := pass(open, opt.Name, func(rr RowReader, f Format) error {
+	err := pass(open, opt, func(rr RowReader, f Format) error {
 		res.Format = f
 		v, err := NewValidator(res.Schema, rr.Header())
 		if err != nil {
@@ -127,13 +134,26 @@ func Ingest(open Source, opt IngestOptions, clean, quarantine io.Writer) (Result
 	return res, err
 }
 
-func pass(open Source, name string, fn func(RowReader, Format) error) error {
+func pass(open Source, opt IngestOptions, fn func(RowReader, Format) error) error {
+	name := opt.Name
 	rc, err := open()
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", name, err)
 	}
 	defer rc.Close()
 	rr, f, err := Open(rc, name)
+	if f == Parquet && opt.OpenAt != nil {
+		ra, size, err2 := opt.OpenAt()
+		if err2 != nil {
+			return fmt.Errorf("ingest %s: %w", name, err2)
+		}
+		pr, err2 := OpenParquet(ra, size)
+		if err2 != nil {
+			return fmt.Errorf("ingest %s: %w", name, err2)
+		}
+		defer pr.Close()
+		rr, err = pr, nil
+	}
 	if err != nil {
 		return fmt.Errorf("ingest %s: %w", name, err)
 	}
