@@ -13,6 +13,9 @@ func sortFloats(xs []float64) {
 		slices.Sort(xs)
 		return
 	}
+	if slices.IsSorted(xs) {
+		return
+	}
 	n := len(xs)
 	keys := make([]uint64, n)
 	for i, x := range xs {
