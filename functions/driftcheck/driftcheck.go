@@ -95,8 +95,9 @@ type Options struct {
 	Retrain bool
 }
 
-// OptionsFromEnv reads MEGA_DRIFT_PERIOD, MEGA_COLLECT_WINDOW (durations of
-// at least 1m), MEGA_DRIFT_RETRAIN (1 or true) and MEGA_DRIFT_POLICY
+// OptionsFromEnv reads MEGA_DRIFT_PERIOD (a duration from 1m to 24h),
+// MEGA_COLLECT_WINDOW (as collect reads it: a duration of at least 1m, else
+// the default), MEGA_DRIFT_RETRAIN (1 or true) and MEGA_DRIFT_POLICY
 // (default or vertex).
 func OptionsFromEnv() (Options, error) { return optionsFromLookup(os.LookupEnv) }
 
@@ -116,7 +117,14 @@ func optionsFromLookup(lookup func(string) (string, bool)) (Options, error) {
 		*dst = d
 	}
 	dur("MEGA_DRIFT_PERIOD", &o.Period)
-	dur("MEGA_COLLECT_WINDOW", &o.Window)
+	// The window length is collect's setting, read exactly as collect reads
+	// it (a value it ignores falls back to the default here too), so both
+	// agree on the object layout.
+	if v, ok := lookup("MEGA_COLLECT_WINDOW"); ok {
+		if d, err := time.ParseDuration(v); err == nil && d >= time.Minute {
+			o.Window = d
+		}
+	}
 	switch v, _ := lookup("MEGA_DRIFT_RETRAIN"); strings.ToLower(strings.TrimSpace(v)) {
 	case "", "0", "false":
 	case "1", "true":

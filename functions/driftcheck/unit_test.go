@@ -130,6 +130,7 @@ func TestOptions(t *testing.T) {
 		{"defaults", env(), Options{Policy: drift.DefaultPolicy(), Period: 5 * time.Minute, Window: 5 * time.Minute}, false},
 		{"all set", env("MEGA_DRIFT_PERIOD", "15m", "MEGA_COLLECT_WINDOW", "1m", "MEGA_DRIFT_RETRAIN", "1", "MEGA_DRIFT_POLICY", "vertex"),
 			Options{Policy: vertex, Period: 15 * time.Minute, Window: time.Minute, Retrain: true}, false},
+		{"collect window collect would ignore", env("MEGA_COLLECT_WINDOW", "30s"), Options{Policy: drift.DefaultPolicy(), Period: 5 * time.Minute, Window: 5 * time.Minute}, false},
 		{"period too short", env("MEGA_DRIFT_PERIOD", "10s"), Options{}, true},
 		{"bad retrain", env("MEGA_DRIFT_RETRAIN", "yes please"), Options{}, true},
 		{"bad policy", env("MEGA_DRIFT_POLICY", "evidently"), Options{}, true},
