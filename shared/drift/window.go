@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 )
 
 // Window is the profile of a window of live traffic, folded one row at a
@@ -20,10 +21,14 @@ import (
 // for every count, min and max, and up to floating-point rounding for mean
 // and M2.
 type Window struct {
-	Version    int      `json:"version"`
-	Reference  string   `json:"reference"`
-	Features   []Column `json:"features"`
-	Prediction *Column  `json:"prediction,omitempty"`
+	Version   int    `json:"version"`
+	Reference string `json:"reference"`
+	// Start and End bound the time of the rows, when the caller sets them;
+	// Merge keeps the earliest Start and the latest End.
+	Start      time.Time `json:"start,omitzero"`
+	End        time.Time `json:"end,omitzero"`
+	Features   []Column  `json:"features"`
+	Prediction *Column   `json:"prediction,omitempty"`
 	ref        *Reference
 }
 
@@ -146,6 +151,12 @@ func (w *Window) Merge(other *Window) error {
 			return fmt.Errorf("merge window: %w", err)
 		}
 		w.Prediction.merge(other.Prediction)
+	}
+	if !other.Start.IsZero() && (w.Start.IsZero() || other.Start.Before(w.Start)) {
+		w.Start = other.Start
+	}
+	if other.End.After(w.End) {
+		w.End = other.End
 	}
 	for i := range w.Features {
 		w.Features[i].merge(&other.Features[i])

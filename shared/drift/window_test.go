@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -95,6 +96,10 @@ func TestWindowMergeLaws(t *testing.T) {
 	b := fold(t, ref, rows(3, 1300, 0.4))
 	c := fold(t, ref, rows(4, 90, 1.5))
 	empty := fold(t, ref, nil)
+	t0 := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	a.Start, a.End = t0, t0.Add(time.Minute)
+	b.Start, b.End = t0.Add(time.Minute), t0.Add(2*time.Minute)
+	c.Start, c.End = t0.Add(-time.Minute), t0
 
 	// Commutative, bit for bit.
 	if diff := cmp.Diff(merged(t, a, b), merged(t, b, a), windowOpts); diff != "" {
@@ -119,7 +124,12 @@ func TestWindowMergeLaws(t *testing.T) {
 	all = append(all, rows(2, 700, 0)...)
 	all = append(all, rows(3, 1300, 0.4)...)
 	all = append(all, rows(4, 90, 1.5)...)
-	if diff := cmp.Diff(fold(t, ref, all), left, approx); diff != "" {
+	if !left.Start.Equal(c.Start) || !left.End.Equal(b.End) {
+		t.Errorf("merged window spans %v..%v, want %v..%v", left.Start, left.End, c.Start, b.End)
+	}
+	one := fold(t, ref, all)
+	one.Start, one.End = left.Start, left.End
+	if diff := cmp.Diff(one, left, approx); diff != "" {
 		t.Errorf("merged windows != one window over all rows:\n%s", diff)
 	}
 	// Moments against a direct two-pass computation.
