@@ -19,22 +19,38 @@ import (
 // per output channel, with no horizontal sums.
 
 // packedGEMM is a [N,K] int8 weight matrix packed for the GEMM kernels.
+// Blocks of 8 output channels are grouped by 4: group g holds, for each pair
+// q, the 16 int16 of each of its 4 blocks back to back (64 per pair), so a
+// kernel computing 32 channels reads one stream. Blocks past the last full
+// group are stored one after another, 16 int16 per pair.
 type packedGEMM struct {
 	n, k   int
 	nb, k2 int     // blocks of 8 channels, pairs of k
+	ng     int     // full groups of 4 blocks
 	w      []int16 // nb * k2 * 16
 	colSum []int32 // Σ_k w[n,k]
 }
 
+// blockAt returns where block b starts in w and the distance between its
+// consecutive pairs.
+func (p *packedGEMM) blockAt(b int) (base, stride int) {
+	if b < 4*p.ng {
+		return (b/4)*p.k2*64 + (b%4)*16, 64
+	}
+	return p.ng*p.k2*64 + (b-4*p.ng)*p.k2*16, 16
+}
+
 func packGEMM(w []int8, n, k int) *packedGEMM {
 	p := &packedGEMM{n: n, k: k, nb: (n + 7) / 8, k2: (k + 1) / 2}
+	p.ng = p.nb / 4
 	p.w = make([]int16, p.nb*p.k2*16)
 	p.colSum = make([]int32, p.nb*8)
 	for o := 0; o < n; o++ {
 		b, j := o/8, o%8
+		base, stride := p.blockAt(b)
 		for d := 0; d < k; d++ {
 			v := w[o*k+d]
-			p.w[(b*p.k2+d/2)*16+2*j+d%2] = int16(v)
+			p.w[base+(d/2)*stride+2*j+d%2] = int16(v)
 			p.colSum[o] += int32(v)
 		}
 	}
@@ -63,13 +79,15 @@ func (p *packedGEMM) biasEff(bias []int32, zp int32) []int32 {
 func dotRowGo(p *packedGEMM, row []int8, biasEff, acc []int32) {
 	k2 := p.k2
 	kEven := p.k / 2
+	_ = k2
 	for b := 0; b < p.nb; b++ {
-		wb := p.w[b*k2*16 : (b+1)*k2*16]
+		base, stride := p.blockAt(b)
+		wb := p.w[base : base+(k2-1)*stride+16]
 		bb := biasEff[b*8 : b*8+8]
 		a0, a1, a2, a3, a4, a5, a6, a7 := bb[0], bb[1], bb[2], bb[3], bb[4], bb[5], bb[6], bb[7]
 		for q := 0; q < kEven; q++ {
 			x0, x1 := int32(row[2*q]), int32(row[2*q+1])
-			w := wb[q*16 : q*16+16]
+			w := wb[q*stride : q*stride+16]
 			a0 += int32(w[0])*x0 + int32(w[1])*x1
 			a1 += int32(w[2])*x0 + int32(w[3])*x1
 			a2 += int32(w[4])*x0 + int32(w[5])*x1
@@ -81,7 +99,7 @@ func dotRowGo(p *packedGEMM, row []int8, biasEff, acc []int32) {
 		}
 		if p.k%2 == 1 {
 			x0 := int32(row[p.k-1])
-			w := wb[kEven*16 : kEven*16+16]
+			w := wb[kEven*stride : kEven*stride+16]
 			a0 += int32(w[0]) * x0
 			a1 += int32(w[2]) * x0
 			a2 += int32(w[4]) * x0

@@ -4,6 +4,7 @@ package infer
 
 import (
 	"simd/archsimd"
+	"unsafe"
 
 	"github.com/megapipe/mega/shared/infer/kernels"
 )
@@ -30,59 +31,42 @@ func pairAt(row []int8, k int) int32 {
 	return int32(uint16(int16(row[k]))) | int32(row[k+1])<<16
 }
 
-// dotRowSIMD is dotRowGo with AVX2: per pair of inputs, one broadcast and
-// one VPMADDWD per block of 8 output channels, four blocks at a time.
+// dotRowSIMD is dotRowGo with AVX2: one row against every block.
 func dotRowSIMD(p *packedGEMM, row []int8, biasEff, acc []int32) {
-	k2, kEven, nb := p.k2, p.k/2, p.nb
-	odd := p.k%2 == 1
-	var last int32
-	if odd {
-		last = int32(uint16(int16(row[p.k-1])))
+	k := p.k
+	if k == 0 {
+		for b := 0; b < p.nb; b++ {
+			archsimd.LoadInt32x8Slice(biasEff[b*8:]).StoreSlice(acc[b*8:])
+		}
+		return
 	}
-	b := 0
-	for ; b+4 <= nb; b += 4 {
-		w0 := p.w[b*k2*16 : (b+1)*k2*16]
-		w1 := p.w[(b+1)*k2*16 : (b+2)*k2*16]
-		w2 := p.w[(b+2)*k2*16 : (b+3)*k2*16]
-		w3 := p.w[(b+3)*k2*16 : (b+4)*k2*16]
-		a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
-		a1 := archsimd.LoadInt32x8Slice(biasEff[b*8+8:])
-		a2 := archsimd.LoadInt32x8Slice(biasEff[b*8+16:])
-		a3 := archsimd.LoadInt32x8Slice(biasEff[b*8+24:])
-		for q := 0; q < kEven; q++ {
-			x := archsimd.BroadcastInt32x8(pairAt(row, 2*q)).AsInt16x16()
-			o := q * 16
-			a0 = a0.Add(archsimd.LoadInt16x16Slice(w0[o:]).DotProductPairs(x))
-			a1 = a1.Add(archsimd.LoadInt16x16Slice(w1[o:]).DotProductPairs(x))
-			a2 = a2.Add(archsimd.LoadInt16x16Slice(w2[o:]).DotProductPairs(x))
-			a3 = a3.Add(archsimd.LoadInt16x16Slice(w3[o:]).DotProductPairs(x))
+	_ = row[k-1]
+	rp := unsafe.Pointer(&row[0])
+	wp := unsafe.Pointer(&p.w[0])
+	for b := 0; b < p.nb; b++ {
+		base, stride := p.blockAt(b)
+		a := archsimd.LoadInt32x8Slice(biasEff[b*8:])
+		for q := 0; q < p.k2; q++ {
+			x := archsimd.BroadcastInt32x8(pairAtUnsafe(rp, q, k)).AsInt16x16()
+			a = a.Add(loadW(wp, base+q*stride).DotProductPairs(x))
 		}
-		if odd {
-			x := archsimd.BroadcastInt32x8(last).AsInt16x16()
-			o := kEven * 16
-			a0 = a0.Add(archsimd.LoadInt16x16Slice(w0[o:]).DotProductPairs(x))
-			a1 = a1.Add(archsimd.LoadInt16x16Slice(w1[o:]).DotProductPairs(x))
-			a2 = a2.Add(archsimd.LoadInt16x16Slice(w2[o:]).DotProductPairs(x))
-			a3 = a3.Add(archsimd.LoadInt16x16Slice(w3[o:]).DotProductPairs(x))
-		}
-		a0.StoreSlice(acc[b*8:])
-		a1.StoreSlice(acc[b*8+8:])
-		a2.StoreSlice(acc[b*8+16:])
-		a3.StoreSlice(acc[b*8+24:])
+		a.StoreSlice(acc[b*8:])
 	}
-	for ; b < nb; b++ {
-		w0 := p.w[b*k2*16 : (b+1)*k2*16]
-		a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
-		for q := 0; q < kEven; q++ {
-			x := archsimd.BroadcastInt32x8(pairAt(row, 2*q)).AsInt16x16()
-			a0 = a0.Add(archsimd.LoadInt16x16Slice(w0[q*16:]).DotProductPairs(x))
-		}
-		if odd {
-			x := archsimd.BroadcastInt32x8(last).AsInt16x16()
-			a0 = a0.Add(archsimd.LoadInt16x16Slice(w0[kEven*16:]).DotProductPairs(x))
-		}
-		a0.StoreSlice(acc[b*8:])
+}
+
+// loadW loads 16 int16 at element offset off of the packed weights.
+func loadW(wp unsafe.Pointer, off int) archsimd.Int16x16 {
+	return archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(wp, 2*off)))
+}
+
+// pairAtUnsafe packs inputs 2q and 2q+1 of a row of length k (0 past the
+// end) as two int16 lanes; the caller guarantees 2q < k.
+func pairAtUnsafe(rp unsafe.Pointer, q, k int) int32 {
+	lo := int32(uint16(int16(*(*int8)(unsafe.Add(rp, 2*q)))))
+	if 2*q+1 >= k {
+		return lo
 	}
+	return lo | int32(*(*int8)(unsafe.Add(rp, 2*q+1)))<<16
 }
 
 // depthwisePaddedSIMD is depthwisePaddedGo with AVX2 for DepthMultiplier 1
@@ -199,45 +183,45 @@ func requantRange(rq *kernels.Requant, acc []int32, out []int8, from, to int) {
 }
 
 // gemmRowsSIMD is gemmRowsGo with AVX2: two rows at a time share every
-// weight load, four blocks of 8 channels at a time share every broadcast,
-// and XNNPACK-mode requantization happens in registers.
+// weight load, four blocks of 8 channels (one packed stream) share every
+// broadcast, and XNNPACK-mode requantization happens in registers.
 func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *kernels.Requant, out []int8) {
 	vr := newVecRequant(rq)
-	if !vr.ok {
+	n, k, k2 := p.n, p.k, p.k2
+	if !vr.ok || k == 0 {
 		for i := 0; i < rows; i++ {
-			dotRowSIMD(p, x[i*p.k:(i+1)*p.k], biasEff, acc)
-			requantRow(rq, acc, out[i*p.n:(i+1)*p.n])
+			dotRowSIMD(p, x[i*k:(i+1)*k], biasEff, acc)
+			requantRow(rq, acc, out[i*n:(i+1)*n])
 		}
 		return
 	}
-	n, k, k2, kEven, nb := p.n, p.k, p.k2, p.k/2, p.nb
+	_ = x[rows*k-1]
+	_ = out[rows*n-1]
+	wp := unsafe.Pointer(&p.w[0])
+	kEven := k / 2
 	odd := k%2 == 1
-	full := n / 8 // blocks whose 8 outputs all exist
 	i := 0
 	for ; i+2 <= rows; i += 2 {
-		r0 := x[i*k : (i+1)*k]
-		r1 := x[(i+1)*k : (i+2)*k]
+		r0 := unsafe.Pointer(&x[i*k])
+		r1 := unsafe.Pointer(&x[(i+1)*k])
 		o0 := out[i*n : (i+1)*n]
 		o1 := out[(i+1)*n : (i+2)*n]
-		b := 0
-		for ; b+4 <= full; b += 4 {
-			w0 := p.w[b*k2*16 : (b+1)*k2*16]
-			w1 := p.w[(b+1)*k2*16 : (b+2)*k2*16]
-			w2 := p.w[(b+2)*k2*16 : (b+3)*k2*16]
-			w3 := p.w[(b+3)*k2*16 : (b+4)*k2*16]
+		for g := 0; g < p.ng; g++ {
+			b := 4 * g
 			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
 			a1 := archsimd.LoadInt32x8Slice(biasEff[b*8+8:])
 			a2 := archsimd.LoadInt32x8Slice(biasEff[b*8+16:])
 			a3 := archsimd.LoadInt32x8Slice(biasEff[b*8+24:])
 			c0, c1, c2, c3 := a0, a1, a2, a3
+			gp := unsafe.Add(wp, 2*g*k2*64)
 			for q := 0; q < kEven; q++ {
-				xa := archsimd.BroadcastInt32x8(pairAt(r0, 2*q)).AsInt16x16()
-				xb := archsimd.BroadcastInt32x8(pairAt(r1, 2*q)).AsInt16x16()
-				o := q * 16
-				v0 := archsimd.LoadInt16x16Slice(w0[o:])
-				v1 := archsimd.LoadInt16x16Slice(w1[o:])
-				v2 := archsimd.LoadInt16x16Slice(w2[o:])
-				v3 := archsimd.LoadInt16x16Slice(w3[o:])
+				xa := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r0, 2*q))))) | int32(*(*int8)(unsafe.Add(r0, 2*q+1)))<<16).AsInt16x16()
+				xb := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r1, 2*q))))) | int32(*(*int8)(unsafe.Add(r1, 2*q+1)))<<16).AsInt16x16()
+				qp := unsafe.Add(gp, q*128)
+				v0 := archsimd.LoadInt16x16((*[16]int16)(qp))
+				v1 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 32)))
+				v2 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 64)))
+				v3 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 96)))
 				a0 = a0.Add(v0.DotProductPairs(xa))
 				a1 = a1.Add(v1.DotProductPairs(xa))
 				a2 = a2.Add(v2.DotProductPairs(xa))
@@ -248,13 +232,13 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 				c3 = c3.Add(v3.DotProductPairs(xb))
 			}
 			if odd {
-				xa := archsimd.BroadcastInt32x8(int32(uint16(int16(r0[k-1])))).AsInt16x16()
-				xb := archsimd.BroadcastInt32x8(int32(uint16(int16(r1[k-1])))).AsInt16x16()
-				o := kEven * 16
-				v0 := archsimd.LoadInt16x16Slice(w0[o:])
-				v1 := archsimd.LoadInt16x16Slice(w1[o:])
-				v2 := archsimd.LoadInt16x16Slice(w2[o:])
-				v3 := archsimd.LoadInt16x16Slice(w3[o:])
+				xa := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r0, k-1)))))).AsInt16x16()
+				xb := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r1, k-1)))))).AsInt16x16()
+				qp := unsafe.Add(gp, kEven*128)
+				v0 := archsimd.LoadInt16x16((*[16]int16)(qp))
+				v1 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 32)))
+				v2 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 64)))
+				v3 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 96)))
 				a0 = a0.Add(v0.DotProductPairs(xa))
 				a1 = a1.Add(v1.DotProductPairs(xa))
 				a2 = a2.Add(v2.DotProductPairs(xa))
@@ -265,28 +249,36 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 				c3 = c3.Add(v3.DotProductPairs(xb))
 			}
 			c := b * 8
-			vr.store8(a0, c, o0[c:c+8])
-			vr.store8(a1, c+8, o0[c+8:c+16])
-			vr.store8(a2, c+16, o0[c+16:c+24])
-			vr.store8(a3, c+24, o0[c+24:c+32])
-			vr.store8(c0, c, o1[c:c+8])
-			vr.store8(c1, c+8, o1[c+8:c+16])
-			vr.store8(c2, c+16, o1[c+16:c+24])
-			vr.store8(c3, c+24, o1[c+24:c+32])
+			if c+32 <= n {
+				vr.store8(a0, c, o0[c:c+8])
+				vr.store8(a1, c+8, o0[c+8:c+16])
+				vr.store8(a2, c+16, o0[c+16:c+24])
+				vr.store8(a3, c+24, o0[c+24:c+32])
+				vr.store8(c0, c, o1[c:c+8])
+				vr.store8(c1, c+8, o1[c+8:c+16])
+				vr.store8(c2, c+16, o1[c+16:c+24])
+				vr.store8(c3, c+24, o1[c+24:c+32])
+				continue
+			}
+			a0.StoreSlice(acc[c:])
+			a1.StoreSlice(acc[c+8:])
+			a2.StoreSlice(acc[c+16:])
+			a3.StoreSlice(acc[c+24:])
+			requantRange(rq, acc, o0, c, n)
+			c0.StoreSlice(acc[c:])
+			c1.StoreSlice(acc[c+8:])
+			c2.StoreSlice(acc[c+16:])
+			c3.StoreSlice(acc[c+24:])
+			requantRange(rq, acc, o1, c, n)
 		}
-		for ; b < nb; b++ {
-			w0 := p.w[b*k2*16 : (b+1)*k2*16]
+		for b := 4 * p.ng; b < p.nb; b++ {
+			base, _ := p.blockAt(b)
 			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
 			c0 := a0
-			for q := 0; q < kEven; q++ {
-				v0 := archsimd.LoadInt16x16Slice(w0[q*16:])
-				a0 = a0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(pairAt(r0, 2*q)).AsInt16x16()))
-				c0 = c0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(pairAt(r1, 2*q)).AsInt16x16()))
-			}
-			if odd {
-				v0 := archsimd.LoadInt16x16Slice(w0[kEven*16:])
-				a0 = a0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(int32(uint16(int16(r0[k-1])))).AsInt16x16()))
-				c0 = c0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(int32(uint16(int16(r1[k-1])))).AsInt16x16()))
+			for q := 0; q < k2; q++ {
+				v0 := loadW(wp, base+q*16)
+				a0 = a0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(pairAtUnsafe(r0, q, k)).AsInt16x16()))
+				c0 = c0.Add(v0.DotProductPairs(archsimd.BroadcastInt32x8(pairAtUnsafe(r1, q, k)).AsInt16x16()))
 			}
 			c := b * 8
 			if c+8 <= n {
