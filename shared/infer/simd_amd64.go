@@ -309,9 +309,17 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 	t2 := len(st.tapOff) / 2
 	zp := archsimd.BroadcastInt32x8(rq.ZP)
 	lo, hi := archsimd.BroadcastFloat32x8(float32(rq.Min-rq.ZP)), archsimd.BroadcastFloat32x8(float32(rq.Max-rq.ZP))
-	wp := p.dw16
-	padded, tapOff := st.padded, st.tapOff
-	biasLo, biasHi, scLo, scHi := st.dwBiasLo, st.dwBiasHi, st.dwScaleLo, st.dwScaleHi
+	// Bounds: the padded image has 16 spare bytes, so a 16-byte load at any
+	// pixel's channel block stays inside; weights, biases and scales are
+	// sized for cb blocks.
+	pp := unsafe.Pointer(&st.padded[0])
+	wp := unsafe.Pointer(&p.dw16[0])
+	tapOff := st.tapOff
+	_ = st.dwBiasLo[cb*8-1]
+	_ = st.dwBiasHi[cb*8-1]
+	_ = st.dwScaleLo[cb*8-1]
+	_ = st.dwScaleHi[cb*8-1]
+	_ = out[s.Batch*s.OutH*s.OutW*C-1]
 	for b := 0; b < s.Batch; b++ {
 		for oy := 0; oy < s.OutH; oy++ {
 			for ox := 0; ox < s.OutW; ox++ {
@@ -319,27 +327,27 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 				o := ((b*s.OutH+oy)*s.OutW + ox) * C
 				for blk := 0; blk < cb; blk++ {
 					c := blk * 16
-					aLo := archsimd.LoadInt32x8Slice(biasLo[blk*8:])
-					aHi := archsimd.LoadInt32x8Slice(biasHi[blk*8:])
-					w := wp[blk*t2*32 : (blk+1)*t2*32]
-					px := padded[base+c:]
+					aLo := archsimd.LoadInt32x8((*[8]int32)(st.dwBiasLo[blk*8:]))
+					aHi := archsimd.LoadInt32x8((*[8]int32)(st.dwBiasHi[blk*8:]))
+					bw := unsafe.Add(wp, 2*blk*t2*32)
+					px := unsafe.Add(pp, base+c)
 					for tp := 0; tp < t2; tp++ {
-						x0 := archsimd.LoadInt8x16((*[16]int8)(px[tapOff[2*tp]:])).ExtendToInt16()
-						x1 := archsimd.LoadInt8x16((*[16]int8)(px[tapOff[2*tp+1]:])).ExtendToInt16()
-						ww := (*[32]int16)(w[tp*32:])
-						aLo = aLo.Add(archsimd.LoadInt16x16((*[16]int16)(ww[:16])).DotProductPairs(x0.InterleaveLoGrouped(x1)))
-						aHi = aHi.Add(archsimd.LoadInt16x16((*[16]int16)(ww[16:])).DotProductPairs(x0.InterleaveHiGrouped(x1)))
+						x0 := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(px, tapOff[2*tp]))).ExtendToInt16()
+						x1 := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(px, tapOff[2*tp+1]))).ExtendToInt16()
+						tw := unsafe.Add(bw, tp*64)
+						aLo = aLo.Add(archsimd.LoadInt16x16((*[16]int16)(tw)).DotProductPairs(x0.InterleaveLoGrouped(x1)))
+						aHi = aHi.Add(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(tw, 32))).DotProductPairs(x0.InterleaveHiGrouped(x1)))
 					}
-					fLo := aLo.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(scLo[blk*8:])).Max(lo).Min(hi).RoundToEven()
-					fHi := aHi.ConvertToFloat32().Mul(archsimd.LoadFloat32x8Slice(scHi[blk*8:])).Max(lo).Min(hi).RoundToEven()
+					fLo := aLo.ConvertToFloat32().Mul(archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleLo[blk*8:]))).Max(lo).Min(hi).RoundToEven()
+					fHi := aHi.ConvertToFloat32().Mul(archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleHi[blk*8:]))).Max(lo).Min(hi).RoundToEven()
 					q := fLo.ConvertToInt32().Add(zp).SaturateToInt16ConcatGrouped(fHi.ConvertToInt32().Add(zp))
 					n := min(16, C-c)
 					if narrowAVX512 && n == 16 {
-						q.SaturateToInt8().StoreSlice(out[o+c : o+c+16])
+						q.SaturateToInt8().Store((*[16]int8)(out[o+c:]))
 						continue
 					}
 					var t [16]int16
-					q.StoreSlice(t[:])
+					q.Store(&t)
 					dst := out[o+c : o+c+n]
 					for i := range dst {
 						dst[i] = int8(t[i])
