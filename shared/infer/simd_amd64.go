@@ -188,6 +188,9 @@ func requantRange(rq *kernels.Requant, acc []int32, out []int8, from, to int) {
 func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *kernels.Requant, out []int8) {
 	vr := newVecRequant(rq)
 	n, k, k2 := p.n, p.k, p.k2
+	if rows == 0 || n == 0 {
+		return
+	}
 	if !vr.ok || k == 0 {
 		for i := 0; i < rows; i++ {
 			dotRowSIMD(p, x[i*k:(i+1)*k], biasEff, acc)
@@ -305,6 +308,9 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 // hold channels {0-3,8-11} and {4-7,12-15}; VPACKSSDW restores the order.
 func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kernels.Requant, out []int8) {
 	C := s.OutC
+	if s.Batch*s.OutH*s.OutW*C == 0 {
+		return
+	}
 	cb := (C + 15) / 16
 	t2 := len(st.tapOff) / 2
 	zp := archsimd.BroadcastInt32x8(rq.ZP)
