@@ -28,6 +28,7 @@ import (
 
 	"github.com/megapipe/mega/emulators/emulatortest"
 	"github.com/megapipe/mega/emulators/monitoring"
+	"github.com/megapipe/mega/functions/collect"
 	"github.com/megapipe/mega/functions/driftcheck"
 	"github.com/megapipe/mega/shared/alerting"
 	"github.com/megapipe/mega/shared/blob"
@@ -36,6 +37,7 @@ import (
 	"github.com/megapipe/mega/shared/events"
 	"github.com/megapipe/mega/shared/metrics"
 	"github.com/megapipe/mega/shared/registry"
+	"github.com/megapipe/mega/shared/serve"
 	"github.com/megapipe/mega/shared/step"
 )
 
@@ -623,5 +625,74 @@ func TestCheckNow(t *testing.T) {
 	}
 	if _, err := driftcheck.CheckNow(ctx, f.env.Docs, f.env.Topics, "nosuchmodel", time.Second); !errors.Is(err, registry.ErrNotFound) {
 		t.Errorf("CheckNow(unknown model) = %v, want registry.ErrNotFound", err)
+	}
+}
+
+// The check reads what collect writes: prediction batches filed by the real
+// collect function are found, merged and checked.
+func TestChecksCollectedBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the emulators")
+	}
+	f := setup(t, false)
+	ctx := context.Background()
+	col := &collect.Collector{Store: f.env.Blob, Versions: registry.New(f.env.Docs), Bucket: f.env.Config.ArtifactsBucket, Window: 5 * time.Minute}
+	base := time.Now().UTC().Add(-time.Hour).Truncate(5 * time.Minute)
+	r := rand.New(rand.NewPCG(6, 7))
+	want, err := drift.NewWindow(f.ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := range 4 {
+		var lines []byte
+		for i := range 300 {
+			x, p := row(r, 1.5)
+			if err := want.Add(x); err != nil {
+				t.Fatal(err)
+			}
+			if err := want.AddPrediction(p); err != nil {
+				t.Fatal(err)
+			}
+			s := serve.Sample{Time: base.Add(time.Duration(b*60+i/10) * time.Second), Model: model, Version: f.version,
+				Features: map[string]any{"age": x[0].Num, "income": x[1].Num, "tenure": x[2].Num, "plan": x[3].Str}, Label: p.Str}
+			line, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(append(lines, line...), '\n')
+		}
+		e, err := events.NewMessageEvent(f.emu.Project, config.TopicPredictions, "collect-sub",
+			events.PubsubMessage{Data: lines, MessageID: fmt.Sprintf("batch-%d", b), PublishTime: base.Add(time.Duration(b) * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := col.Handle(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, profile := collect.ObjectNames(model, f.version, base, "batch-0")
+	if !strings.HasPrefix(profile, driftcheck.WindowPrefix(model, base)) {
+		t.Fatalf("collect writes %s, outside the window prefix %s the check lists", profile, driftcheck.WindowPrefix(model, base))
+	}
+	at := base.Add(5*time.Minute + time.Second)
+	sums, err := f.checker.Run(ctx, driftcheck.Tick{Step: driftcheck.StepName, Model: model}, at, "e-collect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 1 || sums[0].Profiles != 4 || sums[0].Rows != 1200 || sums[0].Verdict != drift.VerdictDrift {
+		t.Fatalf("check of collected batches = %+v, want 4 profiles, 1200 rows, drift", sums)
+	}
+	expect, err := drift.Check(f.ref, want, drift.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantF []driftcheck.FeatureSummary
+	for _, fr := range expect.Features {
+		wantF = append(wantF, driftcheck.FeatureSummary{Feature: fr.Feature, Kind: string(fr.Kind), Method: string(fr.Method),
+			Statistic: fr.Statistic, PValue: fr.PValue, Threshold: fr.Threshold, Drifted: fr.Drifted, Verdict: fr.Verdict,
+			Count: fr.Count, Missing: fr.Missing, Stats: fr.Stats})
+	}
+	if diff := cmp.Diff(wantF, sums[0].Features, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
+		t.Errorf("summary of collected batches vs the rows folded in one pass (-want +got):\n%s", diff)
 	}
 }
