@@ -26,17 +26,32 @@ func Path() string {
 	if d := os.Getenv(EnvVar); d != "" {
 		return d
 	}
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return ""
+	var roots []string
+	if _, file, _, ok := runtime.Caller(0); ok {
+		// file is <root>/shared/tflite/tflitetest/tflitetest.go (unless built with -trimpath)
+		roots = append(roots, filepath.Join(filepath.Dir(file), "..", "..", ".."))
 	}
-	// file is <root>/shared/tflite/tflitetest/tflitetest.go
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	d := filepath.Join(root, "..", "shared", "testdata", "tflite")
-	if _, err := os.Stat(filepath.Join(d, "MANIFEST.md")); err != nil {
-		return ""
+	if dir, err := os.Getwd(); err == nil {
+		// Tests run in their package folder: the root is the nearest folder with go.mod.
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				roots = append(roots, dir)
+				break
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
 	}
-	return d
+	for _, root := range roots {
+		d := filepath.Join(root, "..", "shared", "testdata", "tflite")
+		if _, err := os.Stat(filepath.Join(d, "MANIFEST.md")); err == nil {
+			return d
+		}
+	}
+	return ""
 }
 
 // Dir returns the conformance data folder or skips the test.
