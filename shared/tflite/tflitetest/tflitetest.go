@@ -24,6 +24,9 @@ const Origins = "tensorflow/tflite-micro (hello_world, person_detect, simple_add
 // Path returns the conformance data folder, or "" when it is absent.
 func Path() string {
 	if d := os.Getenv(EnvVar); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			return ""
+		}
 		return d
 	}
 	var roots []string
