@@ -52,22 +52,9 @@ func newLocalUpCmd() *cobra.Command {
 		Short: "Start the local stack and return once every part is ready",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			exe, err := os.Executable()
+			opts, err := localUpOptions(cmd, freePorts, timeout)
 			if err != nil {
-				return fmt.Errorf("local up: %w", err)
-			}
-			opts := stack.Options{
-				Dir:              global.Dir,
-				FreePorts:        freePorts,
-				StartTimeout:     timeout,
-				FunctionsCommand: []string{exe, "functions", "serve"},
-			}
-			if opts.Dir, err = absDir(global.Dir); err != nil {
 				return err
-			}
-			opts.SupervisorCommand = []string{exe, "local", "run", "--dir", opts.Dir}
-			if c, _, err := cmd.Root().Find([]string{"serve"}); err == nil && c.Name() == "serve" {
-				opts.ServeCommand = []string{exe, "serve"}
 			}
 			start := time.Now()
 			st, already, err := stack.Up(cmd.Context(), opts)
@@ -94,6 +81,29 @@ func newLocalUpCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&freePorts, "free-ports", false, "take free ports instead of the defaults (8085, 8086, 4443, 8090, ...)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the stack to be ready")
 	return cmd
+}
+
+// localUpOptions are the options `mega local up` (and `mega demo`) start
+// the stack with: this binary as supervisor, functions host and inference
+// service, state in --dir.
+func localUpOptions(cmd *cobra.Command, freePorts bool, timeout time.Duration) (stack.Options, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return stack.Options{}, fmt.Errorf("local up: %w", err)
+	}
+	opts := stack.Options{
+		FreePorts:        freePorts,
+		StartTimeout:     timeout,
+		FunctionsCommand: []string{exe, "functions", "serve"},
+	}
+	if opts.Dir, err = absDir(global.Dir); err != nil {
+		return stack.Options{}, err
+	}
+	opts.SupervisorCommand = []string{exe, "local", "run", "--dir", opts.Dir}
+	if c, _, err := cmd.Root().Find([]string{"serve"}); err == nil && c.Name() == "serve" {
+		opts.ServeCommand = []string{exe, "serve"}
+	}
+	return opts, nil
 }
 
 func newLocalDownCmd() *cobra.Command {
