@@ -67,8 +67,11 @@ func newDropCmd() *cobra.Command {
 			}
 			fmt.Fprintf(w, "dropped %s (%d bytes, generation %d)\nrun %s\n", d.Object, d.Size, d.Generation, d.RunID)
 			if st := out.Ingest; st != nil {
-				fmt.Fprintf(w, "ingest %s in %s: %d rows, %d clean, %d quarantined\n", st.Status,
-					st.Duration(time.Now()).Round(time.Millisecond), st.Counts["rows"], st.Counts["clean"], st.Counts["quarantined"])
+				fmt.Fprintf(w, "ingest %s in %s", st.Status, st.Duration(time.Now()).Round(time.Millisecond))
+				if st.Counts != nil {
+					fmt.Fprintf(w, ": %d rows, %d clean, %d quarantined", st.Counts["rows"], st.Counts["clean"], st.Counts["quarantined"])
+				}
+				fmt.Fprintln(w)
 				if st.Reason != "" {
 					fmt.Fprintf(w, "reason: %s\n", st.Reason)
 				}

@@ -138,27 +138,27 @@ func pass(open Source, opt IngestOptions, fn func(RowReader, Format) error) erro
 	name := opt.Name
 	rc, err := open()
 	if err != nil {
-		return fmt.Errorf("ingest %s: %w", name, err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
 	defer rc.Close()
 	rr, f, err := Open(rc, name)
 	if f == Parquet && opt.OpenAt != nil {
 		ra, size, err2 := opt.OpenAt()
 		if err2 != nil {
-			return fmt.Errorf("ingest %s: %w", name, err2)
+			return fmt.Errorf("read %s: %w", name, err2)
 		}
 		pr, err2 := OpenParquet(ra, size)
 		if err2 != nil {
-			return fmt.Errorf("ingest %s: %w", name, err2)
+			return fmt.Errorf("read %s: %w", name, err2)
 		}
 		defer pr.Close()
 		rr, err = pr, nil
 	}
 	if err != nil {
-		return fmt.Errorf("ingest %s: %w", name, err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
 	if err := fn(rr, f); err != nil {
-		return fmt.Errorf("ingest %s: %w", name, err)
+		return fmt.Errorf("read %s: %w", name, err)
 	}
 	return nil
 }
