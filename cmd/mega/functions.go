@@ -4,6 +4,7 @@ package main
 // init(); `mega functions serve` (the local stack's functions host) serves
 // every registered function at /<Name>, as Cloud Functions serves each one.
 import (
+	_ "github.com/megapipe/mega/functions/collect"
 	_ "github.com/megapipe/mega/functions/deploy"
 	_ "github.com/megapipe/mega/functions/distill"
 	_ "github.com/megapipe/mega/functions/driftcheck"
