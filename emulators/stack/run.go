@@ -50,6 +50,7 @@ type supervisor struct {
 	stops []func()
 
 	mu       sync.Mutex
+	ready    bool // stack.json written
 	children map[string]*child
 	rt       *router.Router
 	sched    *scheduler.Scheduler
@@ -76,9 +77,13 @@ func Run(ctx context.Context, dir string, log *slog.Logger) error {
 		s.stop()
 		return err
 	}
+	s.mu.Lock()
 	s.state.Started = start
 	s.state.StartupMillis = time.Since(start).Milliseconds()
-	if err := writeState(dir, &s.state); err != nil {
+	err = writeState(dir, &s.state)
+	s.ready = err == nil
+	s.mu.Unlock()
+	if err != nil {
 		s.stop()
 		return fmt.Errorf("write stack state: %w", err)
 	}
@@ -89,6 +94,13 @@ func Run(ctx context.Context, dir string, log *slog.Logger) error {
 	s.stop()
 	log.Info("stack stopped")
 	return nil
+}
+
+// setPid records a child's pid; watch goroutines write the same map.
+func (s *supervisor) setPid(name string, pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.state.Pids[name] = pid
 }
 
 func (s *supervisor) onStop(f func()) { s.stops = append(s.stops, f) }
@@ -273,7 +285,8 @@ func (s *supervisor) start(ctx context.Context) error {
 		return err
 	}
 	st.Endpoints.Functions = fn.url
-	st.Pids["functions"] = fn.cmd.Process.Pid
+	fnCmd, _ := fn.current()
+	s.setPid("functions", fnCmd.Process.Pid)
 
 	// 6. The router and the scheduler, in process.
 	ctl, err := s.listen(PortRouter)
@@ -326,7 +339,8 @@ func (s *supervisor) start(ctx context.Context) error {
 		}
 		st.Endpoints.Serve = sv.url
 		setVar("MEGA_SERVE_URL", sv.url)
-		st.Pids["serve"] = sv.cmd.Process.Pid
+		svCmd, _ := sv.current()
+		s.setPid("serve", svCmd.Process.Pid)
 	}
 	return nil
 }
@@ -349,63 +363,148 @@ func (s *supervisor) startEmulator(ctx context.Context, k gcloud.Kind, logFile s
 	return gcloud.Start(ctx, k, opts)
 }
 
-// child is a process the supervisor started.
+// child is a process the supervisor started and restarts when it dies.
 type child struct {
 	name string
-	cmd  *exec.Cmd
+	argv []string
+	port int
 	url  string
-	done chan struct{}
+	env  []string
+	log  string
+
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+	done     chan struct{} // closed when the current process exits
+	stopping bool
+	restarts int
+}
+
+func (c *child) current() (*exec.Cmd, chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cmd, c.done
 }
 
 func (c *child) alive() bool {
+	_, done := c.current()
 	select {
-	case <-c.done:
+	case <-done:
 		return false
 	default:
 		return true
 	}
 }
 
+// launch starts the child's process once.
+func (c *child) launch() error {
+	logf, err := os.OpenFile(c.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(c.argv[0], append(append([]string(nil), c.argv[1:]...), "--port", strconv.Itoa(c.port))...)
+	cmd.Env = c.env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", c.name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	c.mu.Lock()
+	c.cmd, c.done = cmd, done
+	c.mu.Unlock()
+	return nil
+}
+
 // startChild runs argv --port P with PORT=P and the stack's environment,
-// in its own process group, and waits until it answers HTTP.
+// in its own process group, waits until it answers HTTP, and from then on
+// restarts it when it exits.
 func (s *supervisor) startChild(ctx context.Context, name string, argv []string, def int) (*child, error) {
 	port, err := s.port(def)
 	if err != nil {
 		return nil, err
 	}
-	logf, err := os.OpenFile(filepath.Join(s.opts.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
+	logPath := filepath.Join(s.opts.Dir, "logs", name+".log")
+	_ = os.Remove(logPath)
+	c := &child{name: name, argv: argv, port: port, url: "http://127.0.0.1:" + strconv.Itoa(port), log: logPath,
+		env: append(append(os.Environ(), s.opts.ChildEnv...), "PORT="+strconv.Itoa(port))}
+	if err := c.launch(); err != nil {
 		return nil, err
 	}
-	defer logf.Close()
-	cmd := exec.Command(argv[0], append(append([]string(nil), argv[1:]...), "--port", strconv.Itoa(port))...)
-	cmd.Env = append(append(os.Environ(), s.opts.ChildEnv...), "PORT="+strconv.Itoa(port))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	c := &child{name: name, cmd: cmd, url: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(c.done) }()
 	s.onStop(func() { stopChild(c) })
 	s.mu.Lock()
 	s.children[name] = c
 	s.mu.Unlock()
-	if err := waitHTTP(ctx, c.url+"/", c.done); err != nil {
+	_, done := c.current()
+	if err := waitHTTP(ctx, c.url+"/", done); err != nil {
 		return nil, fmt.Errorf("%s (%s, log logs/%s.log): %w", name, c.url, name, err)
 	}
+	cmd, _ := c.current()
 	s.log.Info("child ready", "name", name, "url", c.url, "pid", cmd.Process.Pid)
+	go s.watch(c)
 	return c, nil
 }
 
+// watch restarts a child that exits while the stack runs, after a backoff
+// (1 s doubling to 30 s; back to 1 s after a minute of running).
+func (s *supervisor) watch(c *child) {
+	wait := time.Second
+	for {
+		cmd, done := c.current()
+		started := time.Now()
+		<-done
+		c.mu.Lock()
+		stopping := c.stopping
+		c.mu.Unlock()
+		if stopping {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			wait = time.Second
+		}
+		s.log.Error("child exited; restarting", "name", c.name, "pid", cmd.Process.Pid,
+			"status", cmd.ProcessState.String(), "restart_in_ms", wait.Milliseconds())
+		time.Sleep(wait)
+		wait = min(2*wait, 30*time.Second)
+		c.mu.Lock()
+		if c.stopping {
+			c.mu.Unlock()
+			return
+		}
+		c.restarts++
+		c.mu.Unlock()
+		if err := c.launch(); err != nil {
+			s.log.Error("child restart failed", "name", c.name, "error", err.Error())
+			continue
+		}
+		cmd, _ = c.current()
+		s.mu.Lock()
+		s.state.Pids[c.name] = cmd.Process.Pid
+		st := s.state
+		ready := s.ready
+		s.mu.Unlock()
+		if ready {
+			if err := writeState(s.opts.Dir, &st); err != nil {
+				s.log.Error("write stack state", "error", err.Error())
+			}
+		}
+		s.log.Info("child restarted", "name", c.name, "pid", cmd.Process.Pid)
+	}
+}
+
 func stopChild(c *child) {
-	pgid := c.cmd.Process.Pid
+	c.mu.Lock()
+	c.stopping = true
+	cmd, done := c.cmd, c.done
+	c.mu.Unlock()
+	pgid := cmd.Process.Pid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	select {
-	case <-c.done:
+	case <-done:
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-c.done
+		<-done
 	}
 }
 
@@ -443,6 +542,9 @@ func (s *supervisor) controlHandler() http.Handler {
 		for name, c := range s.children {
 			h[name] = c.alive()
 			ok = ok && c.alive()
+			c.mu.Lock()
+			h[name+"_restarts"] = c.restarts
+			c.mu.Unlock()
 		}
 		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")

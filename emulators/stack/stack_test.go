@@ -175,6 +175,37 @@ func TestUpDropDown(t *testing.T) {
 		t.Errorf("event data = %v", ev["data"])
 	}
 
+	// A functions host that dies is restarted on the same port, and events
+	// flow again.
+	oldFn := st.Pids["functions"]
+	if err := syscall.Kill(oldFn, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cur, err := stack.Load(dir)
+		if err == nil && cur.Pids["functions"] != oldFn {
+			if r, err := http.Get(cur.Endpoints.Functions + "/"); err == nil {
+				r.Body.Close()
+				st = cur
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("functions host not restarted within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	w = client.Bucket(st.Buckets["raw"]).Object("iris/after-restart.csv").NewWriter(ctx)
+	if _, err := io.WriteString(w, "a\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, filepath.Join(dir, "events.jsonl"), 30*time.Second,
+		func(ev map[string]any) bool { return ev["subject"] == "objects/iris/after-restart.csv" })
+
 	members := stack.SessionMembers(sid)
 	if len(members) < 4 { // supervisor, 2 JVMs, functions host
 		t.Errorf("session %d has %d processes %v, want at least 4", sid, len(members), members)
