@@ -120,6 +120,8 @@ func BenchmarkCSVScan(b *testing.B) {
 	}
 	b.Run("ours", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
+		cpu0 := cpuSeconds()
+		defer func() { b.ReportMetric(float64(len(data))*float64(b.N)/(cpuSeconds()-cpu0)/1e6, "cpu-MB/s") }()
 		for b.Loop() {
 			r := NewCSVReader(bytesReader(data))
 			for {
@@ -131,6 +133,8 @@ func BenchmarkCSVScan(b *testing.B) {
 	})
 	b.Run("encoding-csv", func(b *testing.B) {
 		b.SetBytes(int64(len(data)))
+		cpu0 := cpuSeconds()
+		defer func() { b.ReportMetric(float64(len(data))*float64(b.N)/(cpuSeconds()-cpu0)/1e6, "cpu-MB/s") }()
 		for b.Loop() {
 			r := newStdCSV(bytesReader(data))
 			for {

@@ -180,3 +180,21 @@ func TestCSVReadErrorIsNotInputError(t *testing.T) {
 		t.Fatalf("err = %v, want the read error, not an InputError", err)
 	}
 }
+
+func FuzzSplitCommas(f *testing.F) {
+	f.Add([]byte("1.5,22.25,,333,x"))
+	f.Add([]byte(",,,,,,,,,,,,,,,,,"))
+	f.Add([]byte("abcdefgh,ijklmnop,"))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		got := splitCommas(nil, line)
+		want := bytes.Split(line, []byte(","))
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d fields, want %d", line, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%q: field %d = %q, want %q", line, i, got[i], want[i])
+			}
+		}
+	})
+}
