@@ -88,7 +88,8 @@ type Options struct {
 // DefaultJVMFlags make the emulators start faster and smaller on a busy
 // machine: the client compiler only, and the serial collector. Measured on
 // this 2-core machine under load (average 17): Pub/Sub ready in 1.8-3.9 s
-// against 2.7-5.9 s without them.
+// against 2.7-5.9 s without them, for about 15 MB more resident memory
+// (124 MB against 110 MB at idle).
 var DefaultJVMFlags = []string{"-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"}
 
 // Emulator is a running emulator process.
