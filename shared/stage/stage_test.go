@@ -237,6 +237,10 @@ func TestStageRepo(t *testing.T) {
 	}
 	for _, s := range staged {
 		t.Run(s.Name, func(t *testing.T) {
+			// Each verification compiles and links the function; on a
+			// loaded 2-core machine that can take minutes.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			defer cancel()
 			if err := Verify(ctx, s.Dir, s.EntryPoint, ""); err != nil {
 				t.Fatal(err)
 			}
