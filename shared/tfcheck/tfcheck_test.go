@@ -168,6 +168,13 @@ func TestConfigMatches(t *testing.T) {
 	if diff := cmp.Diff(want, entry); diff != "" {
 		t.Errorf("local.functions entry points (-config +terraform):\n%s", diff)
 	}
+	// ... and each is a folder under functions/, which make stage turns
+	// into dist/functions/<name>, the source Terraform zips.
+	for name := range entry {
+		if _, err := os.Stat(filepath.Join("../../functions", name)); err != nil {
+			t.Errorf("local.functions[%q]: no folder functions/%s: %v", name, name, err)
+		}
+	}
 	for _, b := range []string{"raw", "models", "artifacts"} {
 		if _, ok := locals["buckets"].AsValueMap()[b]; !ok {
 			t.Errorf("local.buckets has no %q bucket", b)
