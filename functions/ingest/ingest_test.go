@@ -79,6 +79,12 @@ func (w *world) drop(fixture, name string, meta map[string]string) event.Event {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	return w.dropBytes(data, name, meta)
+}
+
+// dropBytes uploads data as <name> and returns its finalize event.
+func (w *world) dropBytes(data []byte, name string, meta map[string]string) event.Event {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	gen, err := w.env.Blob.Put(ctx, w.raw, name, data, blob.WriteOptions{Metadata: meta})
@@ -96,7 +102,10 @@ func (w *world) drop(fixture, name string, meta map[string]string) event.Event {
 func runIDOf(ev event.Event) string {
 	var d events.StorageObjectData
 	json.Unmarshal(ev.Data(), &d)
-	ds, _, _ := strings.Cut(d.Name, "/")
+	ds, _, ok := strings.Cut(d.Name, "/")
+	if !ok {
+		ds = "" // no dataset folder
+	}
 	return runs.IDForObject(ds, d.Bucket, d.Name, int64(d.Generation))
 }
 
@@ -567,5 +576,42 @@ func TestConcurrentFirstDrops(t *testing.T) {
 	}
 	if inferred != 1 {
 		t.Errorf("%d drops claim to have inferred the schema, want 1", inferred)
+	}
+}
+
+func TestLaterDropFailures(t *testing.T) {
+	w := newWorld(t, nil)
+	w.deliver(w.drop("small.csv", "small/first.csv", nil), 30*time.Second)
+	tests := []struct {
+		name   string
+		data   string
+		meta   map[string]string
+		reason string
+	}{
+		{"other label", "mean radius,mean texture,color,label\n14,18,red,1\n", map[string]string{"label": "color"},
+			`label "color" from the object's metadata, but dataset "small" has label "label"`},
+		{"every row bad", "mean radius,mean texture,color,label\nabc,18,red,1\n14,18,red,9\n", nil,
+			"no valid rows: all 2 rows quarantined"},
+		{"missing column", "mean radius,color,label\n14,red,1\n", nil, `the file lacks column "mean texture"`},
+		{"no dataset folder", "a,label\n1,0\n", nil, "want <dataset>/<file>"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := fmt.Sprintf("small/later%d.csv", i)
+			if tt.name == "no dataset folder" {
+				name = "loose.csv"
+			}
+			ev := w.dropBytes([]byte(tt.data), name, tt.meta)
+			if n := w.deliver(ev, 30*time.Second); n != 1 {
+				t.Errorf("%d attempts, want 1", n)
+			}
+			r := w.run(runIDOf(ev))
+			if st := r.Steps[ingest.StepName]; st.Status != runs.StatusFailed || !strings.Contains(st.Reason, tt.reason) {
+				t.Errorf("ingest %s %q, want failed with %q", st.Status, st.Reason, tt.reason)
+			}
+		})
+	}
+	if n := len(w.messages(2 * time.Second)); n != 1 {
+		t.Errorf("%d dataset-ready messages, want 1 (the first drop)", n)
 	}
 }
