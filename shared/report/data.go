@@ -17,14 +17,14 @@ import (
 // Data is everything a report shows. It is JSON-serializable: `mega report
 // --json` prints it, and Render draws it.
 type Data struct {
-	Generated time.Time          `json:"generated"`
-	RunID     string             `json:"run_id"`
-	Run       *runs.Run          `json:"run,omitempty"`
-	Version   *registry.Version  `json:"version,omitempty"`
-	Benchmark *Benchmark         `json:"benchmark,omitempty"`
-	Drift     []DriftCheck       `json:"drift,omitempty"` // oldest first
-	Incidents []Incident         `json:"incidents,omitempty"`
-	Gaps      map[string]string  `json:"gaps,omitempty"` // section -> why it has no data
+	Generated time.Time         `json:"generated"`
+	RunID     string            `json:"run_id"`
+	Run       *runs.Run         `json:"run,omitempty"`
+	Version   *registry.Version `json:"version,omitempty"`
+	Benchmark *Benchmark        `json:"benchmark,omitempty"`
+	Drift     []DriftCheck      `json:"drift,omitempty"` // oldest first
+	Incidents []Incident        `json:"incidents,omitempty"`
+	Gaps      map[string]string `json:"gaps,omitempty"` // section -> why it has no data
 }
 
 // Sections of a report, the keys of Data.Gaps.
