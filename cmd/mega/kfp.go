@@ -140,7 +140,7 @@ func newKfpSubmitCmd() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			job, err := s.Submit(ctx, kfp.Job{ID: id, Spec: spec, PipelineRoot: root, Parameters: values, ServiceAccount: sa, Labels: map[string]string{"megapipe-run": strings.ToLower(runID)}})
+			job, err := s.Submit(ctx, kfp.Job{ID: id, Spec: spec, PipelineRoot: root, Parameters: values, ServiceAccount: sa, Labels: map[string]string{"megapipe-run": labelValue(runID)}})
 			if err != nil {
 				return err
 			}
@@ -161,6 +161,21 @@ func newKfpSubmitCmd() *cobra.Command {
 	f.StringVar(&id, "id", "", "pipeline job id (default: chosen by Vertex AI)")
 	f.StringArrayVar(&params, "param", nil, "pipeline parameter KEY=VALUE (epochs, prune_sparsity, seed); repeatable")
 	return cmd
+}
+
+// labelValue makes s a valid Google Cloud label value: lower-case letters,
+// digits, - and _, at most 63 characters.
+func labelValue(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b[i] = '-'
+		}
+	}
+	if len(b) > 63 {
+		b = b[:63]
+	}
+	return string(b)
 }
 
 func parseParam(typ, v string) (any, error) {
