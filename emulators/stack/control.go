@@ -35,7 +35,7 @@ func Up(ctx context.Context, opts Options) (st *State, already bool, err error) 
 	if err := gcloud.Installed(ctx); err != nil {
 		return nil, false, fmt.Errorf("stack up: %w", err)
 	}
-	if sid := readPid(dir); sid > 0 && len(SessionMembers(sid)) > 0 {
+	if sid := readPid(dir); sid > 0 && len(SessionMembers(sid)) > 0 && ours(dir, sid) {
 		return nil, false, fmt.Errorf("stack up: a stack in %s is starting or stopping (supervisor %d); wait, or run `mega local down`", dir, sid)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
@@ -109,6 +109,24 @@ func lastError(path string) string {
 	return "no log"
 }
 
+// ours reports whether session sid is the stack's: its leader is gone
+// (then the kernel keeps the id reserved for the members left, which are
+// the stack's), or runs the supervisor command of dir's options. A stale
+// supervisor.pid whose number now belongs to another session is not ours.
+func ours(dir string, sid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(sid) + "/cmdline")
+	if err != nil || !alive(sid) {
+		return true
+	}
+	o, err := readOptions(dir)
+	if err != nil || len(o.SupervisorCommand) == 0 {
+		return false
+	}
+	argv := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	return len(argv) == len(o.SupervisorCommand) && argv[0] == o.SupervisorCommand[0] &&
+		strings.Join(argv, " ") == strings.Join(o.SupervisorCommand, " ")
+}
+
 func readPid(dir string) int {
 	b, err := os.ReadFile(filepath.Join(dir, pidFile))
 	if err != nil {
@@ -137,7 +155,7 @@ func Down(ctx context.Context, dir string) (DownResult, error) {
 		sid = st.Pids["supervisor"]
 	}
 	members := SessionMembers(sid)
-	if sid <= 0 || len(members) == 0 {
+	if sid <= 0 || len(members) == 0 || !ours(dir, sid) {
 		cleanup(dir)
 		return res, nil
 	}

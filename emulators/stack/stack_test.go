@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -267,4 +268,31 @@ func waitEvent(t *testing.T, path string, timeout time.Duration, match func(map[
 	}
 	t.Fatalf("no matching event reached the functions within %v", timeout)
 	return nil
+}
+
+// TestDownStalePid: a supervisor.pid left by a crash, whose number now
+// belongs to an unrelated process, must not make Down signal that process.
+func TestDownStalePid(t *testing.T) {
+	dir := t.TempDir()
+	other := exec.Command("sleep", "30")
+	other.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = other.Process.Kill(); _ = other.Wait() }()
+	opts := `{"supervisor_command":["/usr/local/bin/mega","local","run","--dir","` + dir + `"],"functions_command":["x"]}`
+	if err := os.WriteFile(filepath.Join(dir, "options.json"), []byte(opts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pid := strconv.Itoa(other.Process.Pid)
+	if err := os.WriteFile(filepath.Join(dir, "supervisor.pid"), []byte(pid+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := stack.Down(context.Background(), dir)
+	if err != nil || res.WasRunning {
+		t.Errorf("Down = %+v, %v; want not running", res, err)
+	}
+	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("Down signalled an unrelated process: %v", err)
+	}
 }

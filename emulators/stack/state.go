@@ -57,7 +57,7 @@ func Load(dir string) (*State, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("load stack %s: %w", filepath.Join(dir, StateFile), err)
 	}
-	if pid := st.Pids["supervisor"]; pid <= 0 || !alive(pid) {
+	if pid := st.Pids["supervisor"]; pid <= 0 || !alive(pid) || !ours(dir, pid) {
 		return nil, fmt.Errorf("load stack %s: supervisor %d has exited: %w", dir, pid, ErrNotRunning)
 	}
 	return &st, nil
