@@ -537,6 +537,38 @@ func TestTickForOneModelAndLateRetry(t *testing.T) {
 	f := setup(t, false)
 	base := time.Now().UTC().Add(-3 * time.Hour).Truncate(5 * time.Minute)
 	f.traffic(t, base, 1, 500, 0, 4)
+	// An unreadable profile and a profile of another reference are skipped
+	// and named in the summary.
+	bucket := f.env.Config.ArtifactsBucket
+	if _, err := f.env.Blob.Put(context.Background(), bucket, driftcheck.WindowPrefix(model, base)+"junk-"+f.version+".profile.json",
+		[]byte("{not json"), blob.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := drift.NewReferenceBuilder(schema[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if err := other.Add(drift.Row{drift.Num(float64(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oref, err := other.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ow, err := drift.NewWindow(oref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := json.Marshal(ow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.env.Blob.Put(context.Background(), bucket, driftcheck.WindowPrefix(model, base)+"other-"+f.version+".profile.json",
+		ob, blob.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	t2 := base.Add(5*time.Minute + 30*time.Second)
 	f.clock.Set(t2)
 	if err := f.checker.Handle(context.Background(), tick(t, f.emu.Project, "now-1", t2, `{"step":"driftcheck","model":"churn"}`)); err != nil {
@@ -550,8 +582,19 @@ func TestTickForOneModelAndLateRetry(t *testing.T) {
 	if err := f.checker.Handle(context.Background(), tick(t, f.emu.Project, "late", t1, `{"step":"driftcheck","model":"churn"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if s := f.latest(t, model); s.CheckID != driftcheck.CheckID(t2) {
+	s := f.latest(t, model)
+	if s.CheckID != driftcheck.CheckID(t2) {
 		t.Errorf("latest = %s, want %s", s.CheckID, driftcheck.CheckID(t2))
+	}
+	if s.Profiles != 1 || s.Rows != 500 || len(s.Skipped) != 2 {
+		t.Errorf("check merged %d profiles (%d rows), skipped %v; want 1 (500 rows) and 2 skipped", s.Profiles, s.Rows, s.Skipped)
+	}
+	all, err := driftcheck.LatestAll(context.Background(), f.env.Docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Model != model {
+		t.Errorf("LatestAll = %d summaries, want only %s", len(all), model)
 	}
 	hist, err := driftcheck.History(context.Background(), f.env.Docs, model, 0)
 	if err != nil {
