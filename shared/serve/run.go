@@ -25,7 +25,7 @@ import (
 // RunOptions configure the service process. Zero values are read from the
 // environment (see Run).
 type RunOptions struct {
-	Port   int    // listen port
+	Port   int    // listen port; 0 reads the environment, -1 takes any free port
 	Host   string // listen host (default all interfaces, as Cloud Run needs)
 	Models []string
 	// Files serves model files without the registry: name -> .tflite path;
@@ -76,8 +76,11 @@ func Run(ctx context.Context, o RunOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.Port == 0 {
+	switch {
+	case o.Port == 0:
 		o.Port = envInt("AIP_HTTP_PORT", envInt("PORT", 8080))
+	case o.Port < 0:
+		o.Port = 0
 	}
 	if len(o.Models) == 0 {
 		for _, n := range strings.Split(os.Getenv("MEGA_SERVE_MODELS"), ",") {
