@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/mega
 PKGS    := ./...
 
-.PHONY: all build test demo lint bench stage clean
+.PHONY: all build test demo lint bench stage fuzz clean
 
 all: build
 
@@ -25,6 +25,20 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+# One deployable folder per function under dist/functions, checked against
+# the Cloud Functions Go builder's rules and built alone.
+stage:
+	$(GO) run ./cmd/mega stage --verify
+
+# Fuzz every parser for FUZZTIME each, one core (the CI does not run this).
+FUZZTIME ?= 1m
+fuzz:
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$t/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$t $$f"; GOMAXPROCS=1 $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$t || exit 1; \
+	  done; \
+	done
 
 clean:
 	rm -rf bin dist .mega
