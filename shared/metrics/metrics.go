@@ -52,7 +52,7 @@ func (d Descriptor) Type() string { return alerting.MetricPrefix + d.Name }
 
 // Descriptors are the metrics Megapipe writes.
 var Descriptors = []Descriptor{
-	{DriftStatistic, []string{"model", "version", "feature", "method"}, "1", "Drift statistic of one feature by one method (psi, jensen_shannon, wasserstein, linf, ks, chi2, ...) in the latest drift check."},
+	{DriftStatistic, []string{"model", "version", "feature", "method"}, "1", "Drift statistic of one feature by one method (psi, jensenshannon, wasserstein, linf, ks, chisquare: the names of shared/drift.Method) in the latest drift check."},
 	{DriftDatasetShare, []string{"model", "version"}, "1", "Share of the features that drifted in the latest drift check."},
 	{DriftDrifted, []string{"model", "version", "feature"}, "1", "1 if the feature drifted in the latest drift check, else 0."},
 	{ServingRequestCount, []string{"model", "version"}, "{request}", "Prediction requests served since the previous point."},
