@@ -335,3 +335,25 @@ func TestCollectWindowsAndBadInput(t *testing.T) {
 		t.Error("storage failure: nil error, want one (retry)")
 	}
 }
+
+// FuzzCollect files any message data: Handle never panics, only storage
+// errors are returned, and every profile written parses against the
+// reference.
+func FuzzCollect(f *testing.F) {
+	f.Add([]byte(`{"time":"2026-11-27T10:04:59.9Z","model":"churn","version":"v2","features":{"x0":1,"x1":2},"outputs":[0.2],"label":"0"}`))
+	f.Add([]byte("{\"model\":\"churn\",\"version\":\"v2\",\"features\":{\"x0\":\"a\"}}\n\n{\"model\":\"m\"}\nnull\n[1]"))
+	f.Add([]byte(`{"time":"0001-01-01T00:00:00Z","model":"churn","version":"v2","features":{"x0":1e308,"x1":-1e308},"outputs":[],"label":"7"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, st, ref := setup(t)
+		if err := c.Handle(context.Background(), pubsubEvent(t, "f1", data)); err != nil {
+			t.Fatalf("Handle: %v", err)
+		}
+		for _, n := range st.names("gs://art/predictions/") {
+			if strings.HasSuffix(n, ".profile.json") {
+				if _, err := drift.ParseWindow(st.objs[n], ref); err != nil {
+					t.Fatalf("profile %s does not parse: %v", n, err)
+				}
+			}
+		}
+	})
+}
