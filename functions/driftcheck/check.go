@@ -289,46 +289,51 @@ func (c *Checker) merge(ctx context.Context, model, version string, ref *drift.R
 		}
 	}
 	sort.Strings(names)
-	wins := make([]*drift.Window, len(names))
-	errs := make([]error, len(names))
-	sem := make(chan struct{}, readers)
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			cctx, cancel := context.WithTimeout(ctx, callTimeout)
-			defer cancel()
-			b, err := c.Store.ReadAll(cctx, c.Bucket, name)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			wins[i], errs[i] = drift.ParseWindow(b, ref)
-		}()
-	}
-	wg.Wait()
+	// Read and decode up to `readers` profiles at a time, then merge them in
+	// name order (so the result does not depend on timing), so memory holds
+	// at most `readers` decoded profiles whatever the traffic.
 	skipped := map[string]string{}
 	n := 0
-	for i, name := range names {
-		switch {
-		case errs[i] == nil:
-		case errors.Is(errs[i], blob.ErrNotExist):
-			continue // deleted between list and read
-		case errors.Is(errs[i], drift.ErrFormat), errors.Is(errs[i], drift.ErrMismatch), errors.Is(errs[i], drift.ErrSchema):
-			slog.WarnContext(ctx, "skipping window profile", "object", name, "error", errs[i])
-			skipped[name] = errs[i].Error()
-			continue
-		default:
-			return nil, 0, nil, fmt.Errorf("read profile: %w", errs[i])
+	wins := make([]*drift.Window, readers)
+	errs := make([]error, readers)
+	for lo := 0; lo < len(names); lo += readers {
+		chunk := names[lo:min(lo+readers, len(names))]
+		var wg sync.WaitGroup
+		for i, name := range chunk {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cctx, cancel := context.WithTimeout(ctx, callTimeout)
+				defer cancel()
+				b, err := c.Store.ReadAll(cctx, c.Bucket, name)
+				if err != nil {
+					wins[i], errs[i] = nil, err
+					return
+				}
+				wins[i], errs[i] = drift.ParseWindow(b, ref)
+			}()
 		}
-		if err := win.Merge(wins[i]); err != nil {
-			skipped[name] = err.Error()
-			continue
+		wg.Wait()
+		for i, name := range chunk {
+			err := errs[i]
+			switch {
+			case err == nil:
+			case errors.Is(err, blob.ErrNotExist):
+				continue // deleted between list and read
+			case errors.Is(err, drift.ErrFormat), errors.Is(err, drift.ErrMismatch), errors.Is(err, drift.ErrSchema):
+				slog.WarnContext(ctx, "skipping window profile", "object", name, "error", err)
+				skipped[name] = err.Error()
+				continue
+			default:
+				return nil, 0, nil, fmt.Errorf("read profile: %w", err)
+			}
+			if err := win.Merge(wins[i]); err != nil {
+				skipped[name] = err.Error()
+				continue
+			}
+			wins[i] = nil
+			n++
 		}
-		n++
 	}
 	if len(skipped) == 0 {
 		skipped = nil
