@@ -28,6 +28,7 @@ import (
 // VerdictInsufficient.
 const (
 	VerdictNoReference = "no_reference" // nothing serving, or no readable reference profile
+	VerdictError       = "error"        // a permanent failure (reason in the summary)
 )
 
 // callTimeout bounds one storage or Pub/Sub call.

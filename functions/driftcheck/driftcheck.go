@@ -325,6 +325,18 @@ func (c *Checker) checkOnce(ctx context.Context, model string, at time.Time, eve
 		return Summary{}, false, nil
 	}
 	s, err := c.check(ctx, model, at, eventID)
+	if err != nil && step.IsPermanent(err) {
+		// No retry can fix it: record it where `mega drift` shows it, and
+		// mark the check done.
+		slog.ErrorContext(ctx, "check failed permanently; not retrying", "error", err)
+		s = Summary{Model: model, CheckID: CheckID(at), CheckTime: at, PeriodStart: at.Add(-c.period()), PeriodEnd: at,
+			Verdict: VerdictError, Reason: err.Error(), Features: []FeatureSummary{}}
+		if serr := c.saveSummary(ctx, s); serr != nil {
+			err = serr // transient: retried below
+		} else {
+			err = nil
+		}
+	}
 	if err != nil {
 		slog.WarnContext(ctx, "check failed; the tick will be retried", "error", err)
 		if rerr := c.Ledger.Release(context.WithoutCancel(ctx), key, eventID); rerr != nil {
