@@ -47,18 +47,21 @@
 //     with no verdict at all ("insufficient_data": no traffic or too few rows)
 //     pushes nothing, so open incidents stay open instead of being closed by
 //     a zero that means "no data" (they auto-close after 30 minutes);
-//   - the profiles are read and decoded 8 at a time and merged in name
-//     order, so memory holds at most 8 decoded profiles. Cost: decoding
-//     dominates; at the sampler's default cap (1000 logged rows/s per
-//     serving instance, batches of 500) a 5-minute window has 600 profiles,
-//     about 336 KB each with 30 numeric features, and one check takes about
-//     5.4 CPU seconds (BenchmarkCheckPeriod), growing with the number of
-//     instances, not with the request rate;
 //   - drift-alerts, when the dataset drifts (share >= the policy's 0.5): an
 //     Alert JSON message (model, version, share, top drifted features,
 //     report URIs) with attributes source=driftcheck, model, version. The
 //     Monitoring alert policies send their incident notifications to the
 //     same topic; the attribute tells them apart.
+//
+// # Cost
+//
+// The profiles are read and decoded 8 at a time and merged in name order, so
+// memory holds at most 8 decoded profiles. Decoding dominates: at the
+// sampler's default cap (1000 logged rows/s per serving instance, batches of
+// 500) a 5-minute window has 600 profiles, about 336 KB of JSON each with 30
+// numeric features, and one check takes about 5.4 CPU seconds
+// (BenchmarkCheckPeriod). It grows with the number of serving instances, not
+// with the request rate.
 //
 // # Closed loop (off by default)
 //
