@@ -9,6 +9,7 @@ import (
 	_ "github.com/megapipe/mega/functions/distill"
 	_ "github.com/megapipe/mega/functions/driftcheck"
 	_ "github.com/megapipe/mega/functions/featurize"
+	_ "github.com/megapipe/mega/functions/ingest"
 	_ "github.com/megapipe/mega/functions/quantize"
 	_ "github.com/megapipe/mega/functions/train"
 )

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/pubsub/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/megapipe/mega/emulators/emulatortest"
@@ -180,4 +182,82 @@ func pubsubEvent(t *testing.T, project, topic, id string, m events.Message) even
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestBatchStepsLikeKubeflow runs featurize, train, distill and quantize as
+// the Kubeflow components do (step.RunBatch, each reading the previous
+// step's outputs), publishing only at the last step; the run then continues
+// at deploy exactly as with the local backend.
+func TestBatchStepsLikeKubeflow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three networks")
+	}
+	emu := emulatortest.Start(t)
+	g := emu.GCS("artifacts")
+	t.Setenv("STORAGE_EMULATOR_HOST", g.URL())
+	t.Setenv("MEGA_EPOCHS", "40")
+	t.Setenv("MEGA_TEACHER_HIDDEN", "32,16")
+	t.Setenv("MEGA_STUDENT_HIDDEN", "16")
+	ctx := context.Background()
+	env, err := step.NewEnv(ctx, config.Config{Project: emu.Project, ArtifactsBucket: emu.Bucket("artifacts"), TrainBackend: "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	subs := map[string]string{}
+	for _, tp := range []string{config.TopicFeaturesReady, config.TopicModelTrained, config.TopicModelDistilled, config.TopicModelQuantized} {
+		subs[tp] = emu.CreateSubscription("batch-"+tp, tp)
+	}
+	runID := "batch-run"
+	msg := ingestLocally(t, ctx, env, runID, filepath.Join("..", "..", "testdata", "datasets", "breast_cancer.csv"))
+	run := step.Run{ID: runID, Dataset: "breast-cancer"}
+	for _, s := range []*step.Step{featurize.Step, train.Step, distill.Step, quantize.Step} {
+		last := s == quantize.Step
+		res, err := s.RunBatch(ctx, env, run, events.Input{EventID: "batch-" + s.Name, Message: &msg}, last)
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		if len(res.Publish) != 1 {
+			t.Fatalf("%s: %d publications, want 1", s.Name, len(res.Publish))
+		}
+		msg = res.Publish[0].Message
+	}
+	// Only quantize published: model-quantized, for deploy.
+	got := emu.Pull(subs[config.TopicModelQuantized], 1, 20*time.Second)
+	var q events.Message
+	if err := json.Unmarshal(got[0].Data, &q); err != nil {
+		t.Fatal(err)
+	}
+	if q.Model != "breast-cancer" || q.Artifacts["int8"] == "" {
+		t.Errorf("model-quantized = %+v", q)
+	}
+	for _, tp := range []string{config.TopicFeaturesReady, config.TopicModelTrained, config.TopicModelDistilled} {
+		if n := pullCount(t, emu, subs[tp], 2*time.Second); n != 0 {
+			t.Errorf("%s: %d messages published by a batch step inside the pipeline, want 0", tp, n)
+		}
+	}
+	r, err := env.Runs.Get(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"featurize", "train", "distill", "quantize"} {
+		if r.Steps[name].Status != runs.StatusSucceeded {
+			t.Errorf("step %s: %s %s", name, r.Steps[name].Status, r.Steps[name].Reason)
+		}
+	}
+}
+
+func pullCount(t *testing.T, emu *emulatortest.Env, sub string, d time.Duration) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	n := 0
+	var mu sync.Mutex
+	_ = emu.PubSub().Subscriber(sub).Receive(ctx, func(_ context.Context, m *pubsub.Message) {
+		m.Ack()
+		mu.Lock()
+		n++
+		mu.Unlock()
+	})
+	return n
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"github.com/megapipe/mega/shared/config"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -15,7 +16,7 @@ import (
 // CollDatasets is the Firestore collection of dataset schemas: one document
 // per dataset name, holding the schema JSON. (It belongs beside the other
 // collection names in shared/config.)
-const CollDatasets = "datasets"
+const CollDatasets = config.CollDatasets
 
 // schemaDoc is a dataset's stored schema.
 type schemaDoc struct {

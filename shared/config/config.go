@@ -53,6 +53,9 @@ const (
 	CollLedger = "ledger" // idempotency ledger: completed events
 	CollModels = "models" // registry: one document per model name, versions below it
 	CollDrift  = "drift"  // drift check summaries
+	// CollDatasets holds each dataset's schema (inferred on the first drop,
+	// enforced after).
+	CollDatasets = "datasets"
 )
 
 // Trigger is one Eventarc-style trigger: which events reach which function.
