@@ -242,6 +242,9 @@ func packConv(depthwise bool, w []int8, s kernels.ConvShape) *packedConv {
 					for half := 0; half < 2; half++ {
 						for j := 0; j < 8; j++ {
 							ch := blk*16 + dw16Channel(j, half == 1)
+							if C == 8 {
+								ch %= 8 // lanes 8-15 repeat channels 0-7: two pixels per vector
+							}
 							for k := 0; k < 2; k++ {
 								t := 2*tp + k
 								if ch < C && t < taps {
@@ -287,6 +290,9 @@ func (st *convState) prepareDW16(s kernels.ConvShape, rq *kernels.Requant) {
 		for j := 0; j < 8; j++ {
 			for half := 0; half < 2; half++ {
 				ch := blk*16 + dw16Channel(j, half == 1)
+				if C == 8 {
+					ch %= 8
+				}
 				var bias int32
 				var sc float32
 				if ch < C {

@@ -274,7 +274,39 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 			c3.StoreSlice(acc[c+24:])
 			requantRange(rq, acc, o1, c, n)
 		}
-		for b := 4 * p.ng; b < p.nb; b++ {
+		b := 4 * p.ng
+		for ; b+2 <= p.nb; b += 2 {
+			base0, _ := p.blockAt(b)
+			base1, _ := p.blockAt(b + 1)
+			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
+			a1 := archsimd.LoadInt32x8Slice(biasEff[b*8+8:])
+			c0, c1 := a0, a1
+			for q := 0; q < k2; q++ {
+				xa := archsimd.BroadcastInt32x8(pairAtUnsafe(r0, q, k)).AsInt16x16()
+				xb := archsimd.BroadcastInt32x8(pairAtUnsafe(r1, q, k)).AsInt16x16()
+				v0 := loadW(wp, base0+q*16)
+				v1 := loadW(wp, base1+q*16)
+				a0 = a0.Add(v0.DotProductPairs(xa))
+				a1 = a1.Add(v1.DotProductPairs(xa))
+				c0 = c0.Add(v0.DotProductPairs(xb))
+				c1 = c1.Add(v1.DotProductPairs(xb))
+			}
+			c := b * 8
+			if c+16 <= n {
+				vr.store8(a0, c, o0[c:c+8])
+				vr.store8(a1, c+8, o0[c+8:c+16])
+				vr.store8(c0, c, o1[c:c+8])
+				vr.store8(c1, c+8, o1[c+8:c+16])
+				continue
+			}
+			a0.StoreSlice(acc[c:])
+			a1.StoreSlice(acc[c+8:])
+			requantRange(rq, acc, o0, c, n)
+			c0.StoreSlice(acc[c:])
+			c1.StoreSlice(acc[c+8:])
+			requantRange(rq, acc, o1, c, n)
+		}
+		for ; b < p.nb; b++ {
 			base, _ := p.blockAt(b)
 			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
 			c0 := a0
@@ -320,6 +352,13 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 	// sized for cb blocks.
 	pp := unsafe.Pointer(&st.padded[0])
 	wp := unsafe.Pointer(&p.dw16[0])
+	// With 8 channels and horizontal stride 1, the 16 bytes at a tap hold
+	// that tap for two neighbouring output pixels: one vector does both
+	// (the weights repeat in lanes 8-15).
+	step := 1
+	if C == 8 && s.StrideW == 1 {
+		step = 2
+	}
 	tapOff := st.tapOff
 	_ = st.dwBiasLo[cb*8-1]
 	_ = st.dwBiasHi[cb*8-1]
@@ -328,7 +367,7 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 	_ = out[s.Batch*s.OutH*s.OutW*C-1]
 	for b := 0; b < s.Batch; b++ {
 		for oy := 0; oy < s.OutH; oy++ {
-			for ox := 0; ox < s.OutW; ox++ {
+			for ox := 0; ox < s.OutW; ox += step {
 				base := ((b*st.padH+oy*s.StrideH)*st.padW + ox*s.StrideW) * C
 				o := ((b*s.OutH+oy)*s.OutW + ox) * C
 				for blk := 0; blk < cb; blk++ {
@@ -348,6 +387,10 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 					fHi := aHi.ConvertToFloat32().Mul(archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleHi[blk*8:]))).Max(lo).Min(hi).RoundToEven()
 					q := fLo.ConvertToInt32().Add(zp).SaturateToInt16ConcatGrouped(fHi.ConvertToInt32().Add(zp))
 					n := min(16, C-c)
+					if step == 2 {
+						// two pixels of 8 channels; the second may not exist
+						n = min(16, (s.OutW-ox)*8)
+					}
 					if narrowAVX512 && n == 16 {
 						q.SaturateToInt8().Store((*[16]int8)(out[o+c:]))
 						continue

@@ -77,6 +77,9 @@ func testDepthwiseKernelsAgree(t *testing.T) {
 	for i := 0; i < 80; i++ {
 		ic := 1 + r.IntN(20)
 		m := 1
+		if i%5 == 1 {
+			ic = 8 // two pixels per vector when the stride is 1
+		}
 		if i%3 == 0 {
 			ic, m = 1, 1+r.IntN(10)
 		}
