@@ -16,7 +16,7 @@ const (
 	KS            Method = "ks"            // Kolmogorov-Smirnov, p-value
 	ChiSquareTest Method = "chisquare"     // chi-square homogeneity, p-value
 	WassersteinM  Method = "wasserstein"   // Wasserstein / reference std
-	JensenShanon  Method = "jensenshannon" // Jensen-Shannon distance, natural log
+	JensenShannonMethod  Method = "jensenshannon" // Jensen-Shannon distance, natural log
 	PSIM          Method = "psi"           // population stability index
 	LInf          Method = "linf"          // L-infinity distance
 )
@@ -67,7 +67,7 @@ func DefaultPolicy() Policy {
 // for numeric features and L-infinity for categorical ones, threshold 0.3.
 func VertexPolicy() Policy {
 	p := DefaultPolicy()
-	p.NumericMethod, p.CategoricalMethod = JensenShanon, LInf
+	p.NumericMethod, p.CategoricalMethod = JensenShannonMethod, LInf
 	p.JensenShannon, p.LInfinity = 0.3, 0.3
 	return p
 }
@@ -85,7 +85,7 @@ func (p Policy) validate() error {
 	}
 	for _, m := range []Method{p.NumericMethod, p.CategoricalMethod} {
 		switch m {
-		case "", KS, ChiSquareTest, WassersteinM, JensenShanon, PSIM, LInf:
+		case "", KS, ChiSquareTest, WassersteinM, JensenShannonMethod, PSIM, LInf:
 		default:
 			return fmt.Errorf("drift policy: %w: unknown method %q", ErrSchema, m)
 		}
@@ -370,7 +370,7 @@ func (fr FeatureResult) decide(st Stats, policy Policy) FeatureResult {
 		case !large && st.ChiSquarePValue != nil:
 			m = ChiSquareTest
 		default:
-			m = JensenShanon
+			m = JensenShannonMethod
 		}
 	}
 	// A method that does not apply to the kind falls back to Jensen-Shannon,
@@ -380,7 +380,7 @@ func (fr FeatureResult) decide(st Stats, policy Policy) FeatureResult {
 		m = WassersteinM // the exact p-value is out of reach
 	case fr.Kind == Numeric && (m == ChiSquareTest || m == LInf),
 		fr.Kind == Categorical && (m == KS || m == WassersteinM || m == PSIM):
-		m = JensenShanon
+		m = JensenShannonMethod
 	}
 	fr.Method = m
 	switch m {

@@ -92,10 +92,10 @@ func TestVerdicts(t *testing.T) {
 		{"too few rows", 80, 2, []col{{KS, VerdictInsufficient}, {KS, VerdictInsufficient}, {KS, VerdictInsufficient}, {ChiSquareTest, VerdictInsufficient}}, false},
 		{"small same", 600, 0, []col{{KS, VerdictNoDrift}, {KS, VerdictNoDrift}, {KS, VerdictNoDrift}, {ChiSquareTest, VerdictNoDrift}}, false},
 		{"small shifted", 600, 0.5, []col{{KS, VerdictDrift}, {KS, VerdictDrift}, {KS, VerdictDrift}, {ChiSquareTest, VerdictDrift}}, true},
-		{"large same", 50000, 0, []col{{WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {JensenShanon, VerdictNoDrift}}, false},
+		{"large same", 50000, 0, []col{{WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {JensenShannonMethod, VerdictNoDrift}}, false},
 		// A tiny shift on a large window: p-values would flag it, distances do not.
-		{"large tiny shift", 50000, 0.05, []col{{WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {JensenShanon, VerdictNoDrift}}, false},
-		{"large shifted", 50000, 0.5, []col{{WassersteinM, VerdictDrift}, {WassersteinM, VerdictDrift}, {WassersteinM, VerdictDrift}, {JensenShanon, VerdictDrift}}, true},
+		{"large tiny shift", 50000, 0.05, []col{{WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {WassersteinM, VerdictNoDrift}, {JensenShannonMethod, VerdictNoDrift}}, false},
+		{"large shifted", 50000, 0.5, []col{{WassersteinM, VerdictDrift}, {WassersteinM, VerdictDrift}, {WassersteinM, VerdictDrift}, {JensenShannonMethod, VerdictDrift}}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -169,7 +169,7 @@ func TestPredictionDriftAndPolicies(t *testing.T) {
 		}
 	}
 	vr, _ := Check(ref, w, VertexPolicy())
-	if vr.Features[0].Method != JensenShanon || vr.Features[3].Method != LInf || vr.Features[0].Threshold != 0.3 {
+	if vr.Features[0].Method != JensenShannonMethod || vr.Features[3].Method != LInf || vr.Features[0].Threshold != 0.3 {
 		t.Errorf("vertex policy methods: %s %s %v", vr.Features[0].Method, vr.Features[3].Method, vr.Features[0].Threshold)
 	}
 	psi := DefaultPolicy()
