@@ -13,12 +13,12 @@ type Method string
 
 // The statistics.
 const (
-	KS            Method = "ks"            // Kolmogorov-Smirnov, p-value
-	ChiSquareTest Method = "chisquare"     // chi-square homogeneity, p-value
-	WassersteinM  Method = "wasserstein"   // Wasserstein / reference std
-	JensenShannonMethod  Method = "jensenshannon" // Jensen-Shannon distance, natural log
-	PSIM          Method = "psi"           // population stability index
-	LInf          Method = "linf"          // L-infinity distance
+	KS                  Method = "ks"            // Kolmogorov-Smirnov, p-value
+	ChiSquareTest       Method = "chisquare"     // chi-square homogeneity, p-value
+	WassersteinM        Method = "wasserstein"   // Wasserstein / reference std
+	JensenShannonMethod Method = "jensenshannon" // Jensen-Shannon distance, natural log
+	PSIM                Method = "psi"           // population stability index
+	LInf                Method = "linf"          // L-infinity distance
 )
 
 // Policy decides verdicts. The zero value is not useful: start from
