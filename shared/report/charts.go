@@ -535,14 +535,11 @@ func (a timeAxis) x(t time.Time) float64 {
 func (a timeAxis) draw(s *svg, yTop, yBottom float64) {
 	span := a.t1.Sub(a.t0)
 	step := time.Minute
-	for _, st := range []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, 24 * time.Hour} {
+	for _, st := range []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second, time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 3 * time.Hour, 6 * time.Hour, 24 * time.Hour} {
 		step = st
 		if span/st <= 6 {
 			break
 		}
-	}
-	if span < 2*time.Minute {
-		step = 15 * time.Second
 	}
 	layout := "15:04"
 	if step < time.Minute {
@@ -726,10 +723,10 @@ func alerts(d *Data) chart {
 		t0, t1 = t0.Add(-time.Minute), t1.Add(time.Minute)
 	}
 	pad := t1.Sub(t0) / 40
-	ax := timeAxis{t0: t0.Add(-pad), t1: t1.Add(pad), x0: 230, x1: 880}
+	ax := timeAxis{t0: t0.Add(-pad), t1: t1.Add(pad), x0: 320, x1: 860}
+	lanes := incidentLanes(d.Incidents)
 	const top, rowH = 20.0, 28.0
-	lanes := len(d.Incidents) + 1
-	h := top + rowH*float64(lanes) + 30
+	h := top + rowH*float64(len(lanes)+1) + 30
 	s := newSVG(900, h, title)
 	ax.draw(s, top-6, h-24)
 	y := top
@@ -745,41 +742,45 @@ func alerts(d *Data) chart {
 		s.circle(ax.x(c.CheckTime), y+rowH/2, 5, fill, fmt.Sprintf("%s UTC: %s, %d of %d features drifted", c.CheckTime.UTC().Format("15:04:05"), what, c.Drifted, c.Evaluated))
 	}
 	open := 0
-	for _, in := range d.Incidents {
+	features := map[string]bool{}
+	for _, lane := range lanes {
 		y += rowH
-		label := in.Policy
-		if f := in.Labels["feature"]; f != "" {
-			label += " · " + f
+		s.text(ax.x0-10, y+rowH/2+4, "end", "label", lane.label)
+		laneOpen := false
+		for _, in := range lane.incidents {
+			if f := in.Labels["feature"]; f != "" {
+				features[f] = true
+			}
+			end, state := d.Generated, "open"
+			if in.Ended != nil {
+				end, state = *in.Ended, "closed"
+			} else {
+				open++
+				laneOpen = true
+			}
+			x0 := ax.x(in.Started)
+			x1 := math.Max(ax.x(end), x0+3)
+			fill := colDrift
+			if state == "closed" {
+				fill = colReject
+			}
+			extra := ` rx="3"`
+			if len(lane.incidents) > 1 {
+				extra += ` fill-opacity="0.45"` // overlapping incidents darken
+			}
+			tip := fmt.Sprintf("%s %s: %s", in.ID, state, in.Condition)
+			if f := in.Labels["feature"]; f != "" {
+				tip += " on " + f
+			}
+			tip += " from " + in.Started.UTC().Format("15:04:05")
+			if in.Ended != nil {
+				tip += " to " + in.Ended.UTC().Format("15:04:05")
+			}
+			tip += fmt.Sprintf(" UTC; observed %s, threshold %s", fmtNum(in.Observed), fmtNum(in.Threshold))
+			s.rect(x0, y+6, x1-x0, rowH-12, fill, extra, tip)
 		}
-		if m := in.Labels["method"]; m != "" {
-			label += " (" + m + ")"
-		}
-		label = strings.TrimPrefix(label, "Megapipe: ")
-		if len([]rune(label)) > 34 {
-			label = string([]rune(label)[:33]) + "…"
-		}
-		s.text(ax.x0-10, y+rowH/2+4, "end", "label", label)
-		end, state := d.Generated, "open"
-		if in.Ended != nil {
-			end, state = *in.Ended, "closed"
-		} else {
-			open++
-		}
-		x0 := ax.x(in.Started)
-		x1 := math.Max(ax.x(end), x0+3)
-		fill := colDrift
-		extra := ` rx="3"`
-		if state == "closed" {
-			fill = colReject
-		}
-		tip := fmt.Sprintf("%s %s: %s from %s UTC", in.ID, state, in.Condition, in.Started.UTC().Format("15:04:05"))
-		if in.Ended != nil {
-			tip += " to " + in.Ended.UTC().Format("15:04:05")
-		}
-		tip += fmt.Sprintf("; observed %s, threshold %s", fmtNum(in.Observed), fmtNum(in.Threshold))
-		s.rect(x0, y+6, x1-x0, rowH-12, fill, extra, tip)
-		if state == "open" {
-			s.textFill(x1+4, y+rowH/2+4, "start", "note", colDrift, "open")
+		if laneOpen {
+			s.textFill(ax.x1+4, y+rowH/2+4, "start", "note", colDrift, "open")
 		}
 	}
 	c := chart{ID: id, Title: title, SVGs: []string{s.String()}}
@@ -787,7 +788,11 @@ func alerts(d *Data) chart {
 	case len(d.Incidents) == 0:
 		c.Takeaway = fmt.Sprintf("No alert fired over %d drift checks.", len(d.Drift))
 	case open > 0:
-		c.Takeaway = fmt.Sprintf("%d incidents, %d still open; the first opened at %s UTC (%s).", len(d.Incidents), open,
+		on := ""
+		if len(features) > 1 {
+			on = fmt.Sprintf(" on %d features", len(features))
+		}
+		c.Takeaway = fmt.Sprintf("%d incidents%s, %d still open; the first opened at %s UTC (%s).", len(d.Incidents), on, open,
 			d.Incidents[0].Started.UTC().Format("15:04:05"), d.Incidents[0].Policy)
 	default:
 		c.Takeaway = fmt.Sprintf("%d incidents, all closed; the longest lasted %s.", len(d.Incidents), longestIncident(d.Incidents))
@@ -803,4 +808,53 @@ func longestIncident(ins []Incident) string {
 		}
 	}
 	return fmtSeconds(best.Seconds())
+}
+
+// lane is one row of the alert timeline.
+type lane struct {
+	label     string
+	incidents []Incident
+}
+
+// maxLanes is how many incidents get a row each; more are grouped by
+// condition.
+const maxLanes = 8
+
+func incidentLanes(ins []Incident) []lane {
+	short := func(x string) string {
+		if r := []rune(x); len(r) > 40 {
+			return string(r[:39]) + "…"
+		}
+		return x
+	}
+	var out []lane
+	if len(ins) <= maxLanes {
+		for _, in := range ins {
+			label := strings.TrimPrefix(in.Policy, "Megapipe: ")
+			if f := in.Labels["feature"]; f != "" {
+				label += " · " + f
+			}
+			if m := in.Labels["method"]; m != "" {
+				label += " (" + m + ")"
+			}
+			out = append(out, lane{label: short(label), incidents: []Incident{in}})
+		}
+		return out
+	}
+	idx := map[string]int{}
+	for _, in := range ins {
+		key := in.Policy + "\x00" + in.Condition
+		i, ok := idx[key]
+		if !ok {
+			i = len(out)
+			idx[key] = i
+			out = append(out, lane{label: cmpOr(in.Condition, strings.TrimPrefix(in.Policy, "Megapipe: "))})
+		}
+		out[i].incidents = append(out[i].incidents, in)
+	}
+	for i := range out {
+		n := fmt.Sprintf(" ×%d", len(out[i].incidents))
+		out[i].label = short(out[i].label) + n
+	}
+	return out
 }

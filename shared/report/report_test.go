@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -192,7 +193,7 @@ func TestTakeaways(t *testing.T) {
 		// Checks 6..9 drift in 5 of 8 features and the prediction: 6/9.
 		"drift-share":    {"4 of 12 checks found dataset drift", "has 0 of 9 features drifted (0%, threshold 50%): no dataset drift."},
 		"drift-features": {"drifted furthest"},
-		"alerts":         {"3 incidents, 1 still open; the first opened at 05:35:00 UTC (Megapipe: dataset drift)."},
+		"alerts":         {"3 incidents on 2 features, 1 still open; the first opened at 05:35:00 UTC (Megapipe: dataset drift)."},
 	} {
 		sec := byID(doc, id)
 		if sec == nil {
@@ -454,4 +455,35 @@ func FuzzParseBenchmark(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestIncidentLanes(t *testing.T) {
+	at := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
+	var ins []Incident
+	for i := range 20 {
+		cond := "PSI above 0.2"
+		if i%5 == 0 {
+			cond = "Jensen-Shannon distance above 0.1 for a long while, truncated"
+		}
+		ins = append(ins, Incident{ID: fmt.Sprint(i), Policy: "Megapipe: feature drift", Condition: cond, Started: at,
+			Labels: map[string]string{"feature": fmt.Sprint("f", i)}})
+	}
+	lanes := incidentLanes(ins)
+	var got []string
+	for _, l := range lanes {
+		got = append(got, fmt.Sprintf("%s|%d", l.label, len(l.incidents)))
+	}
+	want := []string{"Jensen-Shannon distance above 0.1 for a… ×4|4", "PSI above 0.2 ×16|16"} // 39 runes, an ellipsis
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("grouped lanes (-want +got):\n%s", diff)
+	}
+	if got := len(incidentLanes(ins[:maxLanes])); got != maxLanes {
+		t.Errorf("%d incidents gave %d lanes, want one each", maxLanes, got)
+	}
+	d := fixture(t)
+	d.Incidents = ins
+	doc := parse(t, render(t, d, Options{}))
+	if got := strings.Join(strings.Fields(text(byID(doc, "alerts"))), " "); !strings.Contains(got, "20 incidents on 20 features, 20 still open") {
+		t.Errorf("alerts takeaway: %q", got)
+	}
 }
