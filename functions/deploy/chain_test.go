@@ -44,22 +44,8 @@ type stage struct {
 // publishes, against the emulators, on the breast cancer data; then replays
 // model-trained and checks that no second version appears.
 func TestChainFromCleanRowsToDeployment(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains three networks")
-	}
-	emu := emulatortest.Start(t)
-	g := emu.GCS("artifacts")
-	t.Setenv("STORAGE_EMULATOR_HOST", g.URL())
-	t.Setenv("MEGA_EPOCHS", "60")
-	t.Setenv("MEGA_TEACHER_HIDDEN", "32,16")
-	t.Setenv("MEGA_STUDENT_HIDDEN", "16")
+	emu, env := chainEnv(t, "60")
 	ctx := context.Background()
-	cfg := config.Config{Project: emu.Project, ArtifactsBucket: emu.Bucket("artifacts"), TrainBackend: "local"}
-	env, err := step.NewEnv(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { env.Close() })
 	getEnv := func(context.Context) (*step.Env, error) { return env, nil }
 
 	chain := []stage{
@@ -146,6 +132,28 @@ func TestChainFromCleanRowsToDeployment(t *testing.T) {
 	}
 }
 
+// chainEnv gives a test the emulators, an artifacts bucket, small networks
+// trained for at most epochs, and the step clients.
+func chainEnv(t *testing.T, epochs string) (*emulatortest.Env, *step.Env) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("trains three networks")
+	}
+	emu := emulatortest.Start(t)
+	g := emu.GCS("artifacts")
+	t.Setenv("STORAGE_EMULATOR_HOST", g.URL())
+	t.Setenv("MEGA_EPOCHS", epochs)
+	t.Setenv("MEGA_TEACHER_HIDDEN", "32,16")
+	t.Setenv("MEGA_STUDENT_HIDDEN", "16")
+	cfg := config.Config{Project: emu.Project, ArtifactsBucket: emu.Bucket("artifacts"), TrainBackend: "local"}
+	env, err := step.NewEnv(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close() })
+	return emu, env
+}
+
 // ingestLocally writes the clean rows and schema as ingest would and returns
 // the dataset-ready message.
 func ingestLocally(t *testing.T, ctx context.Context, env *step.Env, runID, path string) events.Message {
@@ -189,21 +197,8 @@ func pubsubEvent(t *testing.T, project, topic, id string, m events.Message) even
 // step's outputs), publishing only at the last step; the run then continues
 // at deploy exactly as with the local backend.
 func TestBatchStepsLikeKubeflow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains three networks")
-	}
-	emu := emulatortest.Start(t)
-	g := emu.GCS("artifacts")
-	t.Setenv("STORAGE_EMULATOR_HOST", g.URL())
-	t.Setenv("MEGA_EPOCHS", "40")
-	t.Setenv("MEGA_TEACHER_HIDDEN", "32,16")
-	t.Setenv("MEGA_STUDENT_HIDDEN", "16")
+	emu, env := chainEnv(t, "40")
 	ctx := context.Background()
-	env, err := step.NewEnv(ctx, config.Config{Project: emu.Project, ArtifactsBucket: emu.Bucket("artifacts"), TrainBackend: "local"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { env.Close() })
 	subs := map[string]string{}
 	for _, tp := range []string{config.TopicFeaturesReady, config.TopicModelTrained, config.TopicModelDistilled, config.TopicModelQuantized} {
 		subs[tp] = emu.CreateSubscription("batch-"+tp, tp)
