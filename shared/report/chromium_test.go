@@ -126,6 +126,25 @@ func TestChromium(t *testing.T) {
 			}
 		}
 	})
+	t.Run("slides print one page each", func(t *testing.T) {
+		pdf := filepath.Join(dir, "deck.pdf")
+		_, console := headless(t, bin, slidesURL, "--no-pdf-header-footer", "--print-to-pdf="+pdf)
+		if len(console) > 0 {
+			t.Errorf("console messages:\n%s", strings.Join(console, "\n"))
+		}
+		raw, err := os.ReadFile(pdf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The page tree's root counts every page.
+		m := regexp.MustCompile(`/Type\s*/Pages\b[^>]*?/Count (\d+)|/Count (\d+)[^>]*?/Type\s*/Pages\b`).FindSubmatch(raw)
+		if m == nil {
+			t.Fatal("no page tree in the PDF")
+		}
+		if n := string(m[1]) + string(m[2]); n != "7" {
+			t.Errorf("the deck prints on %s pages, want 7 (one per slide)", n)
+		}
+	})
 	// MEGA_REPORT_SCREENSHOTS=DIR keeps PNG screenshots of the report and of
 	// the first slides there.
 	if out := os.Getenv("MEGA_REPORT_SCREENSHOTS"); out != "" {
