@@ -176,3 +176,10 @@ func findTag(doc *html.Node, tag string) *html.Node {
 	})
 	return out
 }
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
