@@ -231,7 +231,7 @@ func nextSteps(d *Data) []string {
 	}
 	out = append(out,
 		"Deploy to a real project with Terraform and run the same demo against Cloud Functions, Cloud Run and Cloud Monitoring",
-		"Hand heavy training to Kubeflow (Vertex AI Pipelines) with the compiled pipeline spec",
+		"Measure training on Kubeflow (Vertex AI Pipelines) with larger datasets than the function can hold",
 		"Close the loop: retrain automatically on labelled recent data when a drift alert fires",
 	)
 	return out
