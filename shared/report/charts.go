@@ -88,7 +88,7 @@ func timeline(d *Data) chart {
 		s.line(xx, top-6, xx, h-28, colGrid, 1, "")
 		s.text(xx, h-12, "middle", "tick", fmtNum(tv)+" s")
 	}
-	longest, longestName := 0.0, ""
+	longest, longestName, busy := 0.0, "", 0.0
 	for i, n := range names {
 		st := r.Steps[n]
 		y := top + rowH*float64(i)
@@ -98,6 +98,7 @@ func timeline(d *Data) chart {
 			continue
 		}
 		dur := st.Duration(d.Generated).Seconds()
+		busy += dur
 		if dur > longest {
 			longest, longestName = dur, n
 		}
@@ -123,6 +124,9 @@ func timeline(d *Data) chart {
 	case runs.StatusDeployed:
 		c.Takeaway = fmt.Sprintf("From the first step to deployment in %s; %s took the longest (%s, %.0f%%).",
 			fmtSeconds(total), longestName, fmtSeconds(longest), 100*longest/span)
+		if busy < 0.8*span {
+			c.Takeaway += fmt.Sprintf(" The steps worked %s of it; the rest went to event delivery between steps.", fmtSeconds(busy))
+		}
 	case runs.StatusFailed, runs.StatusRejected:
 		c.Takeaway = fmt.Sprintf("The run ended %s after %s: %s.", r.Status, fmtSeconds(total), r.Reason)
 	default:
@@ -355,9 +359,14 @@ func confusion(d *Data) chart {
 	c := chart{ID: id, Title: title, SVGs: []string{s.String()}}
 	if total > 0 {
 		c.Takeaway = fmt.Sprintf("%s classifies %d of %d test rows right (%.1f%%)", m.Name, right, total, 100*float64(right)/float64(total))
-		if wi >= 0 {
+		switch {
+		case worst > 1:
 			c.Takeaway += fmt.Sprintf("; the most frequent mistake is class %d taken for %d (%d rows).", wi, wj, worst)
-		} else {
+		case worst == 1 && total-right == 1:
+			c.Takeaway += fmt.Sprintf("; its one mistake is class %d taken for %d.", wi, wj)
+		case worst == 1:
+			c.Takeaway += fmt.Sprintf("; its %d mistakes are all different pairs of classes (1 row each).", total-right)
+		default:
 			c.Takeaway += "; no mistakes."
 		}
 	}

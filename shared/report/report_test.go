@@ -487,3 +487,42 @@ func TestIncidentLanes(t *testing.T) {
 		t.Errorf("alerts takeaway: %q", got)
 	}
 }
+
+// TestTakeawayWording covers the cases the fixture does not reach; figures
+// by hand.
+func TestTakeawayWording(t *testing.T) {
+	at := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
+	sec := func(x float64) time.Time { return at.Add(time.Duration(x * float64(time.Second))) }
+	withConfusion := func(cm [][]int) *Data {
+		d := fixture(t)
+		d.Benchmark.Report.Find("int8").Scores.Classification.Confusion = cm
+		return d
+	}
+	for _, c := range []struct {
+		name, id, want string
+		d              *Data
+	}{
+		{"mistakes all different", "confusion", "int8 classifies 16 of 18 test rows right (88.9%); its 2 mistakes are all different pairs of classes (1 row each).",
+			withConfusion([][]int{{5, 1, 0}, {0, 5, 1}, {0, 0, 6}})},
+		{"one mistake", "confusion", "int8 classifies 11 of 12 test rows right (91.7%); its one mistake is class 1 taken for 0.",
+			withConfusion([][]int{{6, 0}, {1, 5}})},
+		{"no mistakes", "confusion", "int8 classifies 12 of 12 test rows right (100.0%); no mistakes.",
+			withConfusion([][]int{{6, 0}, {0, 6}})},
+		// Steps work 1 + 2 = 3 s of a 10 s span: 30% < 80%.
+		{"delivery gaps", "timeline", "From the first step to deployment in 10 s; train took the longest (2 s, 20%). The steps worked 3 s of it; the rest went to event delivery between steps.",
+			&Data{Generated: sec(60), RunID: "r", Run: &runs.Run{ID: "r", Status: runs.StatusDeployed, Steps: map[string]runs.Step{
+				"ingest": {Status: runs.StatusSucceeded, Started: sec(0), Ended: sec(1)},
+				"train":  {Status: runs.StatusDeployed, Started: sec(8), Ended: sec(10)}}}}},
+		{"failed run", "timeline", "The run ended failed after 1 s: ingest: bad header.",
+			&Data{Generated: sec(60), RunID: "r", Run: &runs.Run{ID: "r", Status: runs.StatusFailed, Reason: "ingest: bad header", Steps: map[string]runs.Step{
+				"ingest": {Status: runs.StatusFailed, Started: sec(0), Ended: sec(1), Reason: "bad header"}}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc := parse(t, render(t, c.d, Options{}))
+			got := strings.Join(strings.Fields(text(byID(doc, c.id))), " ")
+			if !strings.Contains(got, c.want) {
+				t.Errorf("#%s does not say %q; it says:\n%s", c.id, c.want, got)
+			}
+		})
+	}
+}

@@ -148,7 +148,7 @@ func fmtNum(x float64) string {
 	case ax >= 100:
 		return strconv.FormatFloat(x, 'f', 0, 64)
 	case ax >= 10:
-		return strconv.FormatFloat(x, 'f', 1, 64)
+		return strings.TrimSuffix(strconv.FormatFloat(x, 'f', 1, 64), ".0")
 	case ax >= 1:
 		return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(x, 'f', 2, 64), "0"), ".")
 	case ax >= 0.01:
