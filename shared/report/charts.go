@@ -641,7 +641,7 @@ func driftCharts(d *Data) []chart {
 	bound := 0.5
 	nd := 0
 	for _, c := range checks {
-		if c.Verdict == "insufficient_data" || c.Verdict == "no_reference" || c.Evaluated == 0 {
+		if !hasVerdict(c) {
 			continue
 		}
 		times = append(times, c.CheckTime)
@@ -659,13 +659,19 @@ func driftCharts(d *Data) []chart {
 		share.Empty = fmt.Sprintf("no data yet: %d checks, none with enough traffic for a verdict", len(checks))
 	} else {
 		share.SVGs = []string{lineChart("share of drifted features", ax, times, shares, drifted, bound, false, 900, 220)}
-		last := checks[len(checks)-1]
+		last, at := lastVerdict(checks)
 		state := "no dataset drift"
 		if last.DatasetDrift {
 			state = "the dataset drifts"
 		}
 		share.Takeaway = fmt.Sprintf("%d of %d checks found dataset drift; the latest (%s UTC, %d rows) has %d of %d features drifted (%.0f%%, threshold %.0f%%): %s.",
 			nd, len(times), last.CheckTime.UTC().Format("Jan 2 15:04"), last.Rows, last.Drifted, last.Evaluated, 100*last.DriftShare, 100*bound, state)
+		switch newer := len(checks) - 1 - at; {
+		case newer == 1:
+			share.Takeaway += " The newest check had too little traffic for a verdict."
+		case newer > 1:
+			share.Takeaway += fmt.Sprintf(" The %d newest checks had too little traffic for a verdict.", newer)
+		}
 	}
 	feat := chart{ID: featID, Title: featTitle}
 	top := topDrifting(checks, 4)
@@ -866,4 +872,21 @@ func incidentLanes(ins []Incident) []lane {
 		out[i].label = short(out[i].label) + n
 	}
 	return out
+}
+
+// hasVerdict tells a check that evaluated features from one that had too
+// little traffic (or no reference).
+func hasVerdict(c DriftCheck) bool {
+	return c.Evaluated > 0 && c.Verdict != "insufficient_data" && c.Verdict != "no_reference"
+}
+
+// lastVerdict returns the newest check with a verdict and its index (-1 and
+// the zero check when none has one).
+func lastVerdict(checks []DriftCheck) (DriftCheck, int) {
+	for i := len(checks) - 1; i >= 0; i-- {
+		if hasVerdict(checks[i]) {
+			return checks[i], i
+		}
+	}
+	return DriftCheck{}, -1
 }

@@ -192,11 +192,13 @@ func kpis(d *Data) []kpi {
 		}
 	}
 	if n := len(d.Drift); n > 0 {
-		last := d.Drift[n-1]
-		k := kpi{Label: "latest drift check", Value: fmt.Sprintf("%.0f%% drifted", 100*last.DriftShare),
-			Note: fmt.Sprintf("%d of %d features, %d checks", last.Drifted, last.Evaluated, n), Bad: last.DatasetDrift}
-		if last.Evaluated == 0 {
-			k.Value, k.Bad = strings.ReplaceAll(cmpOr(last.Verdict, "no verdict"), "_", " "), false
+		k := kpi{Label: "latest drift verdict"}
+		if last, at := lastVerdict(d.Drift); at >= 0 {
+			k.Value, k.Bad = fmt.Sprintf("%.0f%% drifted", 100*last.DriftShare), last.DatasetDrift
+			k.Note = fmt.Sprintf("%d of %d features, %s UTC; %d checks", last.Drifted, last.Evaluated, last.CheckTime.UTC().Format("15:04"), n)
+		} else {
+			k.Value = strings.ReplaceAll(cmpOr(d.Drift[n-1].Verdict, "no verdict"), "_", " ")
+			k.Note = fmt.Sprintf("%d checks, none with enough traffic", n)
 		}
 		out = append(out, k)
 	}
@@ -219,7 +221,7 @@ func nextSteps(d *Data) []string {
 	if r := d.Run; r != nil && (r.Status == runs.StatusFailed || r.Status == runs.StatusRejected) {
 		out = append(out, "Fix the "+r.Status+" run: "+r.Reason)
 	}
-	if n := len(d.Drift); n > 0 && d.Drift[n-1].DatasetDrift {
+	if last, at := lastVerdict(d.Drift); at >= 0 && last.DatasetDrift {
 		out = append(out, "Traffic has drifted: label the sampled prediction rows and drop them to retrain on the new distribution")
 	}
 	if b := d.Benchmark; b != nil {

@@ -513,6 +513,14 @@ func TestTakeawayWording(t *testing.T) {
 			&Data{Generated: sec(60), RunID: "r", Run: &runs.Run{ID: "r", Status: runs.StatusDeployed, Steps: map[string]runs.Step{
 				"ingest": {Status: runs.StatusSucceeded, Started: sec(0), Ended: sec(1)},
 				"train":  {Status: runs.StatusDeployed, Started: sec(8), Ended: sec(10)}}}}},
+		{"newest checks without verdict", "drift-share", "the latest (Nov 27 06:00 UTC, 1500 rows) has 0 of 9 features drifted (0%, threshold 50%): no dataset drift. The 2 newest checks had too little traffic for a verdict.",
+			func() *Data {
+				d := fixture(t)
+				for _, m := range []int{5, 10} {
+					d.Drift = append(d.Drift, DriftCheck{CheckID: "late", CheckTime: d.Drift[11].CheckTime.Add(time.Duration(m) * time.Minute), Verdict: "insufficient_data"})
+				}
+				return d
+			}()},
 		{"failed run", "timeline", "The run ended failed after 1 s: ingest: bad header.",
 			&Data{Generated: sec(60), RunID: "r", Run: &runs.Run{ID: "r", Status: runs.StatusFailed, Reason: "ingest: bad header", Steps: map[string]runs.Step{
 				"ingest": {Status: runs.StatusFailed, Started: sec(0), Ended: sec(1), Reason: "bad header"}}}}},
