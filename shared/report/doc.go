@@ -43,7 +43,10 @@
 // Tests check the structure (the page parses with golang.org/x/net/html,
 // one <svg> per chart, no http(s) address or resource attribute, hostile
 // strings stay text) and the takeaways against figures worked out by hand
-// from testdata/fixture.py; a test in headless Chromium loads the page and
-// the deck, fails on any console error, and finds the charts in the
-// rendered DOM.
+// from testdata/fixture.py. In headless Chromium (Debian's chromium; the
+// tests skip without it) the page and the deck load with no console
+// message, the charts are in the rendered DOM, the deck prints on one page
+// per slide, and the arrow keys, Home, End and Page Down move between slides
+// (driven over the DevTools protocol). MEGA_REPORT_SCREENSHOTS=DIR keeps PNG
+// screenshots of the report and of slides 1, 2, 4, 5 and 6.
 package report
