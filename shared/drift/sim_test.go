@@ -737,6 +737,9 @@ type check1MFigures struct {
 	RawCPU        float64 `json:"check_samples_cpu_s"`
 	RawWall       float64 `json:"check_samples_wall_s"`
 	RawDrifted    int     `json:"check_samples_drifted"`
+	ColumnsCPU    float64 `json:"check_sample_columns_cpu_s"`
+	ColumnsWall   float64 `json:"check_sample_columns_wall_s"`
+	ColumnsDrift  int     `json:"check_sample_columns_drifted"`
 	RefBuildCPU   float64 `json:"reference_build_cpu_s"`
 	FoldCPU       float64 `json:"fold_cpu_s"`
 	FoldWall      float64 `json:"fold_wall_s"`
@@ -772,16 +775,16 @@ func TestCheck1M(t *testing.T) {
 		}
 		return rows
 	}
-	refRows := toRows(refCols)
-	refCols = nil
-	curRows := make([]drift.Row, n)
-	for i := range curRows {
-		row := make(drift.Row, simFeatures)
-		for j := range row {
-			row[j] = drift.Num(simValue(r, j, simMaxShift))
-		}
-		curRows[i] = row
+	curCols := make([][]float64, simFeatures)
+	for j := range curCols {
+		curCols[j] = make([]float64, n)
 	}
+	for i := range n {
+		for j := range curCols {
+			curCols[j][i] = simValue(r, j, simMaxShift)
+		}
+	}
+	refRows, curRows := toRows(refCols), toRows(curCols)
 	fig.InputRowsMB = float64(2*n*simFeatures) * 32 / (1 << 20) // drift.Value is 32 bytes
 	schema := simSchema()
 	runtime.GC()
@@ -798,7 +801,19 @@ func TestCheck1M(t *testing.T) {
 		}
 		fig.ProfileOutput = *check1MProfile
 	}
+	// The raw path on columns (CheckSample), as a caller holding columns
+	// would use it: no []Row to convert.
 	wall, c0 := time.Now(), processCPU()
+	colRep, err := drift.CheckSample(schema, drift.Sample{Rows: n, Num: refCols, Str: make([][]string, simFeatures)},
+		drift.Sample{Rows: n, Num: curCols, Str: make([][]string, simFeatures)}, drift.DefaultPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fig.ColumnsCPU, fig.ColumnsWall, fig.ColumnsDrift = (processCPU() - c0).Seconds(), time.Since(wall).Seconds(), colRep.Drifted
+	refCols, curCols = nil, nil
+	runtime.GC()
+
+	wall, c0 = time.Now(), processCPU()
 	raw, err := drift.CheckSamples(schema, refRows, curRows, drift.DefaultPolicy())
 	if err != nil {
 		t.Fatal(err)
@@ -846,10 +861,10 @@ func TestCheck1M(t *testing.T) {
 	fig.LoadEnd = loadAvg()
 	// Both paths see the same shifted data: features 0..19 shifted by 0.5,
 	// 20..29 not, so both must flag exactly 20.
-	if raw.Drifted != simShifted || prof.Drifted != simShifted {
-		t.Errorf("drifted features: %d (CheckSamples), %d (profile), want %d", raw.Drifted, prof.Drifted, simShifted)
+	if raw.Drifted != simShifted || prof.Drifted != simShifted || colRep.Drifted != simShifted {
+		t.Errorf("drifted features: %d (CheckSamples), %d (CheckSample), %d (profile), want %d", raw.Drifted, colRep.Drifted, prof.Drifted, simShifted)
 	}
-	t.Logf("1M x 30, GOMAXPROCS=%d: CheckSamples %.2f cpu-s (%.2f s wall); fold %.2f cpu-s (%.2f s wall) + Check %.4f cpu-s (%.4f s wall); peak RSS %.0f MB (%.0f MB before the checks; the two []Row inputs are %.0f MB); load %s -> %s",
-		fig.GOMAXPROCS, fig.RawCPU, fig.RawWall, fig.FoldCPU, fig.FoldWall, fig.CheckCPU, fig.CheckWall, fig.PeakRSSMB, fig.RSSBeforeMB, fig.InputRowsMB, fig.LoadStart, fig.LoadEnd)
+	t.Logf("1M x 30, GOMAXPROCS=%d: CheckSample on columns %.2f cpu-s (%.2f s wall); CheckSamples %.2f cpu-s (%.2f s wall); fold %.2f cpu-s (%.2f s wall) + Check %.4f cpu-s (%.4f s wall); peak RSS %.0f MB (%.0f MB before the checks; the two []Row inputs are %.0f MB); load %s -> %s",
+		fig.GOMAXPROCS, fig.ColumnsCPU, fig.ColumnsWall, fig.RawCPU, fig.RawWall, fig.FoldCPU, fig.FoldWall, fig.CheckCPU, fig.CheckWall, fig.PeakRSSMB, fig.RSSBeforeMB, fig.InputRowsMB, fig.LoadStart, fig.LoadEnd)
 	writeFigures(t, fig)
 }
