@@ -165,9 +165,11 @@ func runDemo(cmd *cobra.Command, o demoOptions) (err error) {
 	if err := drifted.waitIncident(ctx, checked); err != nil {
 		return err
 	}
-	if err := writeDemoReport(ctx, env, r.ID, o.report); err != nil {
-		return err
+	if err := writeRunReport(ctx, env, r.ID, o.report, slidesPath(o.report)); err != nil {
+		return fmt.Errorf("demo: report: %w", err)
 	}
+	log.say("report: %s", absPath(o.report))
+	log.say("slides: %s", absPath(slidesPath(o.report)))
 	log.say("dashboard: %s", st.Endpoints.Dashboard)
 	log.say("done in %.1fs", time.Since(log.start).Seconds())
 	if o.keep {
@@ -495,7 +497,3 @@ func nonEmpty(xs []string, n int) []string {
 	return out
 }
 
-// writeDemoReport writes the report and the slides of the run.
-func writeDemoReport(ctx context.Context, env *step.Env, runID, path string) error {
-	return nil // the report generator is not in this build yet
-}
