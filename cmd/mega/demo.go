@@ -496,4 +496,3 @@ func nonEmpty(xs []string, n int) []string {
 	}
 	return out
 }
-
