@@ -868,3 +868,75 @@ func TestCheck1M(t *testing.T) {
 		fig.GOMAXPROCS, fig.ColumnsCPU, fig.ColumnsWall, fig.RawCPU, fig.RawWall, fig.FoldCPU, fig.FoldWall, fig.CheckCPU, fig.CheckWall, fig.PeakRSSMB, fig.RSSBeforeMB, fig.InputRowsMB, fig.LoadStart, fig.LoadEnd)
 	writeFigures(t, fig)
 }
+
+// BenchmarkBatchProfile splits the per-batch costs of the simulated hour:
+// collect's fold and encoding of one 500-row batch, and the drift check's
+// decoding and merging of it.
+//
+//	GOMAXPROCS=1 go test ./shared/drift -run '^$' -bench BatchProfile -benchtime 200x
+func BenchmarkBatchProfile(b *testing.B) {
+	trainCols, trainLabels := simTraining(100_000, simSeedTrain)
+	ref := simReference(b, trainCols, trainLabels)
+	cols := make([][]float64, simFeatures)
+	for j := range cols {
+		cols[j] = make([]float64, simBatch)
+	}
+	labels := make([]string, simBatch)
+	simGen(0, 3600, cols, labels, make([]float64, simFeatures))
+	row := make(drift.Row, simFeatures)
+	w, err := foldBatch(ref, cols, labels, row)
+	if err != nil {
+		b.Fatal(err)
+	}
+	js, err := json.Marshal(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fold", func(b *testing.B) {
+		c0 := processCPU()
+		for b.Loop() {
+			if _, err := foldBatch(ref, cols, labels, row); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPUms(b, c0)
+	})
+	b.Run("marshal", func(b *testing.B) {
+		b.SetBytes(int64(len(js)))
+		c0 := processCPU()
+		for b.Loop() {
+			if _, err := json.Marshal(w); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPUms(b, c0)
+	})
+	b.Run("parse", func(b *testing.B) {
+		b.SetBytes(int64(len(js)))
+		c0 := processCPU()
+		for b.Loop() {
+			if _, err := drift.ParseWindow(js, ref); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPUms(b, c0)
+	})
+	b.Run("merge", func(b *testing.B) {
+		acc, err := drift.NewWindow(ref)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c0 := processCPU()
+		for b.Loop() {
+			if err := acc.Merge(w); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPUms(b, c0)
+	})
+}
+
+func reportCPUms(b *testing.B, start time.Duration) {
+	b.Helper()
+	b.ReportMetric((processCPU()-start).Seconds()*1e3/float64(b.N), "cpu-ms/op")
+}
