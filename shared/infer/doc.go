@@ -85,7 +85,9 @@
 //
 // Measured on the 2-core AMD EPYC dev machine, person_detect int8, one
 // goroutine (shared/infer/testdata/bench_vs_litert.sh, alternating with the
-// official native runtime ai-edge-litert 2.3.0 with XNNPACK, num_threads=1):
-// see the figures in the commit history; at the time of writing about 4x the
-// official runtime's latency, with 0 allocations per inference.
+// official native runtime ai-edge-litert 2.3.0 with XNNPACK, num_threads=1,
+// 3 rounds of 1000): median 0.373 ms against 0.125 ms, 2.98x the official
+// runtime (19 GMAC/s), 0 allocations per inference. Without GOEXPERIMENT=simd:
+// 4.9 ms. Reference mode uses the vector GEMM but scalar requantization
+// (2.5 ms). The target of 1.5x is not reached yet.
 package infer
