@@ -11,7 +11,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags="-s -w" -o /out/mega ./cmd/mega
+# The AVX2 int8 kernels (simd/archsimd) need GOEXPERIMENT=simd; Cloud Build runs on amd64.
+RUN CGO_ENABLED=0 GOOS=linux GOEXPERIMENT=simd go build -trimpath -ldflags="-s -w" -o /out/mega ./cmd/mega
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/mega /mega

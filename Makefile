@@ -4,16 +4,23 @@
 GO      ?= go
 BIN     := bin/mega
 PKGS    := ./...
+# The int8 kernels have AVX2 versions in simd/archsimd, which Go 1.26 builds
+# only with GOEXPERIMENT=simd on amd64; elsewhere the pure-Go kernels run.
+SIMD    := $(if $(filter amd64,$(shell $(GO) env GOARCH)),simd,)
 
 .PHONY: all build test demo lint bench stage fuzz clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/mega
+	GOEXPERIMENT=$(SIMD) $(GO) build -o $(BIN) ./cmd/mega
 
 test: lint
 	$(GO) test -count=1 -timeout 30m $(PKGS)
+	@if [ -n "$(SIMD)" ]; then \
+	  echo "== again with GOEXPERIMENT=simd: the vector kernels and what runs them"; \
+	  GOEXPERIMENT=simd $(GO) test -count=1 -timeout 30m ./shared/infer/... ./shared/quant/... ./shared/serve/...; \
+	fi
 
 demo: build
 	./$(BIN) demo
@@ -24,7 +31,7 @@ lint:
 	$(GO) vet $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	GOEXPERIMENT=$(SIMD) $(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 # One deployable folder per function under dist/functions, checked against
 # the Cloud Functions Go builder's rules and built alone.
