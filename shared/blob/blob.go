@@ -11,16 +11,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"time"
 
 	"cloud.google.com/go/storage"
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
 )
 
 // ErrNotExist is returned when an object or bucket does not exist.
 var ErrNotExist = errors.New("blob: object does not exist")
+
+// ErrPrecondition is returned by PutIf when the object's generation is not
+// the one the caller expected (HTTP 412): someone else wrote it first.
+var ErrPrecondition = errors.New("blob: precondition failed")
 
 // Store reads and writes objects.
 type Store struct {
@@ -65,6 +71,10 @@ func wrap(op, bucket, name string, err error) error {
 	if errors.Is(err, storage.ErrObjectNotExist) || errors.Is(err, storage.ErrBucketNotExist) {
 		return fmt.Errorf("blob: %s gs://%s/%s: %w", op, bucket, name, ErrNotExist)
 	}
+	var ge *googleapi.Error
+	if errors.As(err, &ge) && ge.Code == http.StatusPreconditionFailed {
+		return fmt.Errorf("blob: %s gs://%s/%s: %w: %w", op, bucket, name, ErrPrecondition, err)
+	}
 	return fmt.Errorf("blob: %s gs://%s/%s: %w", op, bucket, name, err)
 }
 
@@ -103,6 +113,22 @@ func (s *Store) ReadAll(ctx context.Context, bucket, name string) ([]byte, error
 		return nil, wrap("read", bucket, name, err)
 	}
 	return b, nil
+}
+
+// ReadGen reads a whole (small) object and the generation it read, for a
+// read-modify-write with PutIf. The data and the generation come from one
+// response, so they always belong together.
+func (s *Store) ReadGen(ctx context.Context, bucket, name string) ([]byte, int64, error) {
+	r, err := s.c.Bucket(bucket).Object(name).NewReader(ctx)
+	if err != nil {
+		return nil, 0, wrap("read", bucket, name, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, 0, wrap("read", bucket, name, err)
+	}
+	return b, r.Attrs.Generation, nil
 }
 
 // WriteOptions are optional object settings.
@@ -161,6 +187,31 @@ func (s *Store) Put(ctx context.Context, bucket, name string, data []byte, o Wri
 		return 0, err
 	}
 	return w.Generation(), nil
+}
+
+// PutIf writes a whole object only if its live generation is ifGeneration
+// (0: only if the object does not exist), and returns the new generation.
+// When another writer got there first it returns an error wrapping
+// ErrPrecondition and writes nothing.
+func (s *Store) PutIf(ctx context.Context, bucket, name string, data []byte, o WriteOptions, ifGeneration int64) (int64, error) {
+	if ifGeneration < 0 {
+		return 0, fmt.Errorf("blob: write gs://%s/%s: generation %d < 0", bucket, name, ifGeneration)
+	}
+	cond := storage.Conditions{DoesNotExist: true}
+	if ifGeneration > 0 {
+		cond = storage.Conditions{GenerationMatch: ifGeneration}
+	}
+	w := s.c.Bucket(bucket).Object(name).If(cond).NewWriter(ctx)
+	w.ContentType = o.ContentType
+	w.Metadata = o.Metadata
+	if _, err := w.Write(data); err != nil {
+		_ = w.Close()
+		return 0, wrap("write", bucket, name, err)
+	}
+	if err := w.Close(); err != nil {
+		return 0, wrap("write", bucket, name, err)
+	}
+	return w.Attrs().Generation, nil
 }
 
 // List returns the objects whose names start with prefix, in name order.
