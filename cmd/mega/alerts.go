@@ -32,8 +32,9 @@ func newAlertsCmd() *cobra.Command {
 	var dashboard string
 	var recent time.Duration
 	cmd := &cobra.Command{
-		Use:   "alerts",
-		Short: "Open and recent alert incidents",
+		Use:     "alerts",
+		Example: "  mega alerts\n  mega alerts --json --recent 2h\n  mega alerts --dashboard http://127.0.0.1:8089",
+		Short:   "Open and recent alert incidents",
 		Long: `alerts lists the open alert incidents and those closed recently, from the local stack's
 Cloud Monitoring emulator (its JSON API; the dashboard page is at the same address).
 

@@ -16,8 +16,9 @@ func init() { commands = append(commands, newKfpCmd) }
 
 func newKfpCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "kfp",
-		Short: "Kubeflow pipeline: compile the spec, submit a run to Vertex AI Pipelines",
+		Use:     "kfp",
+		Example: "  mega kfp compile -o pipeline.yaml --image REGION-docker.pkg.dev/PROJECT/megapipe/mega:latest\n  mega kfp submit --project PROJECT --run RUN_ID --dataset NAME",
+		Short:   "Kubeflow pipeline: compile the spec, submit a run to Vertex AI Pipelines",
 	}
 	cmd.AddCommand(newKfpCompileCmd(), newKfpSubmitCmd())
 	return cmd

@@ -16,8 +16,9 @@ func init() { commands = append(commands, newPredictCmd) }
 func newPredictCmd() *cobra.Command {
 	var url, model, version string
 	cmd := &cobra.Command{
-		Use:   "predict --model NAME FILE|-",
-		Short: "Call the inference service with CSV or JSON rows",
+		Use:     "predict --model NAME FILE|-",
+		Example: "  mega predict --model breast-cancer rows.csv\n  cat rows.jsonl | mega predict --model digits - --json",
+		Short:   "Call the inference service with CSV or JSON rows",
 		Long: `predict reads instances from FILE (or stdin with -): CSV with a header row of feature names, a JSON
 array of instances (objects keyed by feature name, or lists in feature order), or JSON lines. It
 sends them to the inference service (TF Serving REST, in chunks of 256) and prints one prediction

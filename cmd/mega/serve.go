@@ -42,8 +42,9 @@ func newServeCmd() *cobra.Command {
 		models       string
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [--port P]",
-		Short: "The Cloud Run inference service",
+		Use:     "serve [--port P]",
+		Example: "  mega serve --port 8080\n  mega serve --file digits=int8.tflite --spec digits=features.json\n  mega serve bench --model digits --concurrency 8 --duration 10s",
+		Short:   "The Cloud Run inference service",
 		Long: `serve runs the inference service: the registry's serving int8 TFLite models over TensorFlow
 Serving REST (/v1/models/NAME:predict), KServe v2 (/v2/models/NAME/infer, /v2/health/...) and the
 Vertex AI custom-container routes (AIP_PREDICT_ROUTE, AIP_HEALTH_ROUTE), on one port.

@@ -20,8 +20,9 @@ func newStageCmd() *cobra.Command {
 		verify bool
 	)
 	cmd := &cobra.Command{
-		Use:   "stage [--fn NAME]... [-o dist/functions] [--verify]",
-		Short: "Write each Cloud Function as a deployable folder (what Terraform zips)",
+		Use:     "stage [--fn NAME]... [-o dist/functions] [--verify]",
+		Example: "  mega stage --verify\n  mega stage --fn ingest -o /tmp/dist",
+		Short:   "Write each Cloud Function as a deployable folder (what Terraform zips)",
 		Long: "stage writes dist/functions/<name>/ for each function under functions/: the module's go.mod and\n" +
 			"go.sum, the packages the function imports, and a root package that blank-imports it, as the\n" +
 			"Cloud Functions Go builder needs. --verify checks each folder: the builder's rules, a build\n" +

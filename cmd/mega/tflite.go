@@ -17,8 +17,9 @@ func init() { commands = append(commands, newTfliteCmd) }
 
 func newTfliteCmd() *cobra.Command {
 	c := &cobra.Command{
-		Use:   "tflite",
-		Short: "Offline TensorFlow Lite model tools: inspect, rewrite, run, bench, quantize",
+		Use:     "tflite",
+		Example: "  mega tflite inspect model.tflite\n  mega tflite run model.tflite --in 0=input.bin --json\n  mega tflite bench model.tflite --n 1000\n  mega tflite quantize float.tflite --calib rows.csv -o int8.tflite",
+		Short:   "Offline TensorFlow Lite model tools: inspect, rewrite, run, bench, quantize",
 	}
 	c.AddCommand(newTfliteInspectCmd(), newTfliteRewriteCmd(), newTfliteQuantizeCmd())
 	for _, sub := range tfliteSubcommands {
