@@ -383,6 +383,10 @@ func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP 
 	// im2col a chunk of output pixels at a time from the image padded with
 	// zp_in, then one GEMM call over the chunk.
 	st.padInput(s, x)
+	if s.InC == 1 && conv1 != nil && rq.Mode == kernels.XNNPack {
+		conv1(p.g, st, s, rq, out)
+		return
+	}
 	k, ic, taps := p.g.k, s.InC, s.KH*s.KW
 	tapOff := st.tapOff[:taps]
 	total := s.Batch * s.OutH * s.OutW
@@ -408,6 +412,10 @@ func convInt8(p *packedConv, st *convState, s kernels.ConvShape, x []int8, inZP 
 		gemmRows(p.g, st.rows[:rows*k], rows, st.biasEff, st.acc, rq, out[first*oc:(first+rows)*oc])
 	}
 }
+
+// conv1 is the direct kernel for one input channel in XNNPack mode (nil
+// without one): it reads the padded image in place of im2col rows.
+var conv1 func(p *packedGEMM, st *convState, s kernels.ConvShape, rq *kernels.Requant, out []int8)
 
 // im2colChunk is the number of output pixels gathered per GEMM call.
 const im2colChunk = 64

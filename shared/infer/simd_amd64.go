@@ -23,6 +23,7 @@ func init() {
 		gemmRows = gemmRowsSIMD
 		depthwisePadded = depthwisePaddedSIMD
 		depthwise16 = depthwise16SIMD
+		conv1 = conv1SIMD
 	}
 }
 
@@ -401,6 +402,85 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 					for i := range dst {
 						dst[i] = int8(t[i])
 					}
+				}
+			}
+		}
+	}
+}
+
+// conv1SIMD runs a convolution with one input channel (CONV_2D, or
+// DEPTHWISE_CONV_2D with one input channel, packed as a GEMM with K = taps)
+// in XNNPack mode straight from the zero-point-padded image, without im2col:
+// two output pixels at a time share each weight row, and the pair of taps
+// 2q, 2q+1 of a pixel is broadcast for VPMADDWD against 8 output channels.
+func conv1SIMD(p *packedGEMM, st *convState, s kernels.ConvShape, rq *kernels.Requant, out []int8) {
+	n, k2 := p.n, p.k2
+	total := s.Batch * s.OutH * s.OutW
+	if total*n == 0 {
+		return
+	}
+	vr := newVecRequant(rq)
+	// tapOff has an even length (a phantom tap with zero weight repeats the
+	// last one), 2*k2 entries, each inside the padded image for every output
+	// pixel by the construction of padH and padW.
+	tapOff := st.tapOff[:2*k2]
+	pp := unsafe.Pointer(&st.padded[0])
+	wp := unsafe.Pointer(&p.w[0])
+	biasEff, acc := st.biasEff[:p.nb*8], st.acc[:p.nb*8]
+	_ = out[total*n-1]
+	sw := s.StrideW
+	for b := 0; b < s.Batch; b++ {
+		for oy := 0; oy < s.OutH; oy++ {
+			row := unsafe.Add(pp, (b*st.padH+oy*s.StrideH)*st.padW)
+			o := (b*s.OutH + oy) * s.OutW * n
+			ox := 0
+			for ; ox+2 <= s.OutW; ox += 2 {
+				px0 := unsafe.Add(row, ox*sw)
+				px1 := unsafe.Add(px0, sw)
+				o0 := out[o+ox*n : o+(ox+1)*n]
+				o1 := out[o+(ox+1)*n : o+(ox+2)*n]
+				for blk := 0; blk < p.nb; blk++ {
+					base, stride := p.blockAt(blk)
+					a := archsimd.LoadInt32x8Slice(biasEff[blk*8:])
+					c := a
+					for q := 0; q < k2; q++ {
+						t0, t1 := tapOff[2*q], tapOff[2*q+1]
+						xa := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(px0, t0))))) | int32(*(*int8)(unsafe.Add(px0, t1)))<<16).AsInt16x16()
+						xb := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(px1, t0))))) | int32(*(*int8)(unsafe.Add(px1, t1)))<<16).AsInt16x16()
+						v := loadW(wp, base+q*stride)
+						a = a.Add(v.DotProductPairs(xa))
+						c = c.Add(v.DotProductPairs(xb))
+					}
+					ch := blk * 8
+					if ch+8 <= n {
+						vr.store8(a, ch, o0[ch:ch+8])
+						vr.store8(c, ch, o1[ch:ch+8])
+						continue
+					}
+					a.StoreSlice(acc[ch:])
+					requantRange(rq, acc, o0, ch, n)
+					c.StoreSlice(acc[ch:])
+					requantRange(rq, acc, o1, ch, n)
+				}
+			}
+			if ox < s.OutW {
+				px0 := unsafe.Add(row, ox*sw)
+				o0 := out[o+ox*n : o+(ox+1)*n]
+				for blk := 0; blk < p.nb; blk++ {
+					base, stride := p.blockAt(blk)
+					a := archsimd.LoadInt32x8Slice(biasEff[blk*8:])
+					for q := 0; q < k2; q++ {
+						t0, t1 := tapOff[2*q], tapOff[2*q+1]
+						xa := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(px0, t0))))) | int32(*(*int8)(unsafe.Add(px0, t1)))<<16).AsInt16x16()
+						a = a.Add(loadW(wp, base+q*stride).DotProductPairs(xa))
+					}
+					ch := blk * 8
+					if ch+8 <= n {
+						vr.store8(a, ch, o0[ch:ch+8])
+						continue
+					}
+					a.StoreSlice(acc[ch:])
+					requantRange(rq, acc, o0, ch, n)
 				}
 			}
 		}
