@@ -204,6 +204,7 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 	wp := unsafe.Pointer(&p.w[0])
 	kEven := k / 2
 	odd := k%2 == 1
+	var ga [64]int32 // accumulators of one group for two rows (gemm4x2AVX2)
 	i := 0
 	for ; i+2 <= rows; i += 2 {
 		r0 := unsafe.Pointer(&x[i*k])
@@ -212,29 +213,16 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 		o1 := out[(i+1)*n : (i+2)*n]
 		for g := 0; g < p.ng; g++ {
 			b := 4 * g
-			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
-			a1 := archsimd.LoadInt32x8Slice(biasEff[b*8+8:])
-			a2 := archsimd.LoadInt32x8Slice(biasEff[b*8+16:])
-			a3 := archsimd.LoadInt32x8Slice(biasEff[b*8+24:])
-			c0, c1, c2, c3 := a0, a1, a2, a3
 			gp := unsafe.Add(wp, 2*g*k2*64)
-			for q := 0; q < kEven; q++ {
-				xa := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r0, 2*q))))) | int32(*(*int8)(unsafe.Add(r0, 2*q+1)))<<16).AsInt16x16()
-				xb := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r1, 2*q))))) | int32(*(*int8)(unsafe.Add(r1, 2*q+1)))<<16).AsInt16x16()
-				qp := unsafe.Add(gp, q*128)
-				v0 := archsimd.LoadInt16x16((*[16]int16)(qp))
-				v1 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 32)))
-				v2 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 64)))
-				v3 := archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(qp, 96)))
-				a0 = a0.Add(v0.DotProductPairs(xa))
-				a1 = a1.Add(v1.DotProductPairs(xa))
-				a2 = a2.Add(v2.DotProductPairs(xa))
-				a3 = a3.Add(v3.DotProductPairs(xa))
-				c0 = c0.Add(v0.DotProductPairs(xb))
-				c1 = c1.Add(v1.DotProductPairs(xb))
-				c2 = c2.Add(v2.DotProductPairs(xb))
-				c3 = c3.Add(v3.DotProductPairs(xb))
-			}
+			gemm4x2AVX2(gp, r0, r1, kEven, &biasEff[b*8], &ga)
+			a0 := archsimd.LoadInt32x8((*[8]int32)(ga[0:]))
+			a1 := archsimd.LoadInt32x8((*[8]int32)(ga[8:]))
+			a2 := archsimd.LoadInt32x8((*[8]int32)(ga[16:]))
+			a3 := archsimd.LoadInt32x8((*[8]int32)(ga[24:]))
+			c0 := archsimd.LoadInt32x8((*[8]int32)(ga[32:]))
+			c1 := archsimd.LoadInt32x8((*[8]int32)(ga[40:]))
+			c2 := archsimd.LoadInt32x8((*[8]int32)(ga[48:]))
+			c3 := archsimd.LoadInt32x8((*[8]int32)(ga[56:]))
 			if odd {
 				xa := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r0, k-1)))))).AsInt16x16()
 				xb := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r1, k-1)))))).AsInt16x16()
@@ -333,6 +321,13 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 		requantRow(rq, acc, out[i*n:(i+1)*n])
 	}
 }
+
+// gemm4x2AVX2 is the GEMM's inner loop in assembly (gemm_amd64.s): Go's
+// register allocator spills two of the eight accumulators of the archsimd
+// version every step, and rebuilds each broadcast pair with scalar code.
+//
+//go:noescape
+func gemm4x2AVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
 
 // depthwise16SIMD runs a DepthMultiplier-1 DEPTHWISE_CONV_2D in XNNPack
 // mode 16 channels at a time: the sign-extended inputs of two taps are

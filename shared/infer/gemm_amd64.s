@@ -1,0 +1,71 @@
+//go:build goexperiment.simd && amd64
+
+#include "textflag.h"
+
+// func gemm4x2AVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
+//
+// For one group of 4 packed blocks (32 output channels) and two input rows:
+// acc[0:32] (row 0) and acc[32:64] (row 1) = bias[0:32] + Σ_q W[q]·pair(row, q) over
+// pairs q < pairs, where W[q] is the group's 4x16 int16 at w+128q and
+// pair(row, q) is the int8 inputs 2q, 2q+1 sign-extended to int16 and
+// broadcast (VPBROADCASTW then VPMOVSXBW). 8 accumulators stay in Y0-Y7.
+TEXT ·gemm4x2AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), R8
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DI
+	MOVQ pairs+24(FP), CX
+	MOVQ bias+32(FP), AX
+	MOVQ acc+40(FP), DX
+	VMOVDQU 0(AX), Y0
+	VMOVDQU 32(AX), Y1
+	VMOVDQU 64(AX), Y2
+	VMOVDQU 96(AX), Y3
+	VMOVDQA Y0, Y4
+	VMOVDQA Y1, Y5
+	VMOVDQA Y2, Y6
+	VMOVDQA Y3, Y7
+	TESTQ CX, CX
+	JLE done
+
+loop:
+	VPBROADCASTW (SI), X12
+	VPMOVSXBW X12, Y12
+	VPBROADCASTW (DI), X13
+	VPMOVSXBW X13, Y13
+	VMOVDQU 0(R8), Y8
+	VMOVDQU 32(R8), Y9
+	VPMADDWD Y12, Y8, Y14
+	VPADDD Y14, Y0, Y0
+	VPMADDWD Y13, Y8, Y15
+	VPADDD Y15, Y4, Y4
+	VMOVDQU 64(R8), Y10
+	VPMADDWD Y12, Y9, Y14
+	VPADDD Y14, Y1, Y1
+	VPMADDWD Y13, Y9, Y15
+	VPADDD Y15, Y5, Y5
+	VMOVDQU 96(R8), Y11
+	VPMADDWD Y12, Y10, Y14
+	VPADDD Y14, Y2, Y2
+	VPMADDWD Y13, Y10, Y15
+	VPADDD Y15, Y6, Y6
+	VPMADDWD Y12, Y11, Y14
+	VPADDD Y14, Y3, Y3
+	VPMADDWD Y13, Y11, Y15
+	VPADDD Y15, Y7, Y7
+	ADDQ $2, SI
+	ADDQ $2, DI
+	ADDQ $128, R8
+	DECQ CX
+	JNZ loop
+
+done:
+	VMOVDQU Y0, 0(DX)
+	VMOVDQU Y1, 32(DX)
+	VMOVDQU Y2, 64(DX)
+	VMOVDQU Y3, 96(DX)
+	VMOVDQU Y4, 128(DX)
+	VMOVDQU Y5, 160(DX)
+	VMOVDQU Y6, 192(DX)
+	VMOVDQU Y7, 224(DX)
+	VZEROUPPER
+	RET
