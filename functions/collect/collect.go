@@ -43,7 +43,9 @@ const DefaultWindow = 5 * time.Minute
 // Store reads and writes objects (package blob's Store).
 type Store interface {
 	Put(ctx context.Context, bucket, name string, data []byte, o blob.WriteOptions) (int64, error)
+	PutIf(ctx context.Context, bucket, name string, data []byte, o blob.WriteOptions, ifGeneration int64) (int64, error)
 	ReadAll(ctx context.Context, bucket, name string) ([]byte, error)
+	ReadGen(ctx context.Context, bucket, name string) ([]byte, int64, error)
 }
 
 // Versions reads model versions (package registry's Registry).
@@ -57,6 +59,7 @@ type Collector struct {
 	Versions Versions
 	Bucket   string        // the artifacts bucket
 	Window   time.Duration // default DefaultWindow
+	Attempts int           // read-merge-write attempts per batch, default DefaultAttempts
 
 	refs sync.Map // model/version -> *drift.Reference (nil: the version has none)
 }
@@ -106,17 +109,16 @@ type group struct {
 // WindowStart formats a window's start as it appears in object names.
 func WindowStart(t time.Time) string { return t.UTC().Format("20060102T1504Z") }
 
-// ObjectNames are the objects of one batch's rows of one model version in
-// one window: predictions/<model>/<window start>/<batch id>-<version>.jsonl
-// and .profile.json beside it.
-func ObjectNames(model, version string, start time.Time, batchID string) (rows, profile string) {
-	base := "predictions/" + model + "/" + WindowStart(start) + "/" + batchID + "-" + safeName(version)
-	return base + ".jsonl", base + ".profile.json"
+// RowsName is the object of one batch's rows of one model version in one
+// window: predictions/<model>/<window start>/<batch id>-<version>.jsonl.
+func RowsName(model, version string, start time.Time, batchID string) string {
+	return "predictions/" + model + "/" + WindowStart(start) + "/" + batchID + "-" + safeName(version) + ".jsonl"
 }
 
 // Handle files one predictions message. A malformed event is dropped (nil);
-// a storage or registry failure is returned, so the delivery is retried and
-// rewrites the same objects.
+// a storage or registry failure, or an aggregate that other writers kept
+// winning (ErrConflict), is returned, so the delivery is retried: it rewrites
+// the same rows and merges only the windows that do not record the batch.
 func (c *Collector) Handle(ctx context.Context, e event.Event) error {
 	ctx = logging.With(ctx, "function", EntryPoint, "event_id", e.ID())
 	if e.Type() != events.TypeMessagePublished {
@@ -205,7 +207,7 @@ func (c *Collector) parse(data []byte, published time.Time) ([]*group, int) {
 }
 
 func (c *Collector) write(ctx context.Context, g *group, batchID string) error {
-	rowsName, profileName := ObjectNames(g.model, g.version, g.start, batchID)
+	rowsName := RowsName(g.model, g.version, g.start, batchID)
 	meta := map[string]string{"model": g.model, "version": g.version, "window_start": g.start.Format(time.RFC3339),
 		"window_end": g.start.Add(c.windowLen()).Format(time.RFC3339), "rows": strconv.Itoa(len(g.lines))}
 	body := append(bytes.Join(g.lines, []byte{'\n'}), '\n')
@@ -224,14 +226,8 @@ func (c *Collector) write(ctx context.Context, g *group, batchID string) error {
 		slog.WarnContext(ctx, "cannot fold the batch into a window profile", "model", g.model, "version", g.version, "error", err)
 		return nil
 	}
-	pb, err := json.Marshal(win)
-	if err != nil {
-		return fmt.Errorf("collect: encode profile: %w", err)
-	}
-	if _, err := c.Store.Put(ctx, c.Bucket, profileName, pb, blob.WriteOptions{ContentType: "application/json", Metadata: meta}); err != nil {
-		return fmt.Errorf("collect: write profile: %w", err)
-	}
-	return nil
+	delete(meta, "rows")
+	return c.merge(ctx, g, ref, win, batchID, meta)
 }
 
 func (c *Collector) windowLen() time.Duration {

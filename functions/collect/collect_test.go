@@ -23,33 +23,61 @@ import (
 	"github.com/megapipe/mega/shared/tflite"
 )
 
+// fakeStore keeps objects and their generations in memory; conflict makes
+// every conditional write lose.
 type fakeStore struct {
-	mu   sync.Mutex
-	objs map[string][]byte
-	fail bool
+	mu       sync.Mutex
+	objs     map[string][]byte
+	gens     map[string]int64
+	next     int64
+	fail     bool
+	conflict bool
 }
 
-func (s *fakeStore) Put(_ context.Context, bucket, name string, data []byte, _ blob.WriteOptions) (int64, error) {
+func (s *fakeStore) Put(ctx context.Context, bucket, name string, data []byte, o blob.WriteOptions) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.put(bucket, name, data)
+}
+
+func (s *fakeStore) put(bucket, name string, data []byte) (int64, error) {
 	if s.fail {
 		return 0, errors.New("storage unreachable")
 	}
 	if s.objs == nil {
-		s.objs = map[string][]byte{}
+		s.objs, s.gens = map[string][]byte{}, map[string]int64{}
 	}
+	s.next++
 	s.objs["gs://"+bucket+"/"+name] = append([]byte(nil), data...)
-	return 1, nil
+	s.gens["gs://"+bucket+"/"+name] = s.next
+	return s.next, nil
 }
 
-func (s *fakeStore) ReadAll(_ context.Context, bucket, name string) ([]byte, error) {
+func (s *fakeStore) PutIf(_ context.Context, bucket, name string, data []byte, _ blob.WriteOptions, gen int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.conflict || s.gens["gs://"+bucket+"/"+name] != gen {
+		return 0, fmt.Errorf("write %s: %w", name, blob.ErrPrecondition)
+	}
+	return s.put(bucket, name, data)
+}
+
+func (s *fakeStore) ReadAll(ctx context.Context, bucket, name string) ([]byte, error) {
+	b, _, err := s.ReadGen(ctx, bucket, name)
+	return b, err
+}
+
+func (s *fakeStore) ReadGen(_ context.Context, bucket, name string) ([]byte, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return nil, 0, errors.New("storage unreachable")
+	}
 	b, ok := s.objs["gs://"+bucket+"/"+name]
 	if !ok {
-		return nil, blob.ErrNotExist
+		return nil, 0, blob.ErrNotExist
 	}
-	return b, nil
+	return b, s.gens["gs://"+bucket+"/"+name], nil
 }
 
 func (s *fakeStore) names(prefix string) []string {
@@ -222,7 +250,7 @@ func TestCollectFilesRowsAndProfile(t *testing.T) {
 		samples = append(samples, s)
 	}
 	win := WindowStart(samples[0].Time.Truncate(DefaultWindow))
-	wantRows, wantProfile := "gs://art/predictions/churn/"+win+"/4711-v2.jsonl", "gs://art/predictions/churn/"+win+"/4711-v2.profile.json"
+	wantRows, wantProfile := "gs://art/predictions/churn/"+win+"/4711-v2.jsonl", "gs://art/predictions/churn/"+win+"/v2.window.json"
 	if diff := cmp.Diff([]string{wantRows, wantProfile}, names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)
 	}
@@ -264,7 +292,18 @@ func TestCollectFilesRowsAndProfile(t *testing.T) {
 		t.Errorf("profile rows %d", got.Rows())
 	}
 
-	// A redelivery rewrites the same objects with the same bytes.
+	agg, err := ParseAggregate(st.objs[names[1]], ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has, err := agg.Has("4711"); err != nil || !has {
+		t.Errorf("aggregate records batch 4711: %v %v, want true", has, err)
+	}
+	if has, _ := agg.Has("4712"); has {
+		t.Error("aggregate records batch 4712, never delivered")
+	}
+
+	// A redelivery rewrites the same rows and leaves the aggregate as it was.
 	before := map[string]string{}
 	for _, n := range names {
 		before[n] = string(st.objs[n])
@@ -295,9 +334,9 @@ func TestCollectWindowsAndBadInput(t *testing.T) {
 	}
 	want := []string{
 		"gs://art/predictions/churn/20261127T1000Z/m1-v2.jsonl",
-		"gs://art/predictions/churn/20261127T1000Z/m1-v2.profile.json",
+		"gs://art/predictions/churn/20261127T1000Z/v2.window.json",
 		"gs://art/predictions/churn/20261127T1005Z/m1-v2.jsonl",
-		"gs://art/predictions/churn/20261127T1005Z/m1-v2.profile.json",
+		"gs://art/predictions/churn/20261127T1005Z/v2.window.json",
 		"gs://art/predictions/other/20261127T1005Z/m1-v9.jsonl", // no registry version: rows only
 	}
 	if diff := cmp.Diff(want, st.names("gs://art/predictions/")); diff != "" {
@@ -334,10 +373,17 @@ func TestCollectWindowsAndBadInput(t *testing.T) {
 	if err := c.Handle(context.Background(), pubsubEvent(t, "m3", []byte(lines))); err == nil {
 		t.Error("storage failure: nil error, want one (retry)")
 	}
+	// Other writers winning every attempt: ErrConflict, so the delivery is
+	// retried.
+	st.fail, st.conflict = false, true
+	c.Attempts = 3
+	if err := c.Handle(context.Background(), pubsubEvent(t, "m4", []byte(lines))); !errors.Is(err, ErrConflict) {
+		t.Errorf("conflict storm: %v, want ErrConflict", err)
+	}
 }
 
 // FuzzCollect files any message data: Handle never panics, only storage
-// errors are returned, and every profile written parses against the
+// errors are returned, and every aggregate written parses against the
 // reference.
 func FuzzCollect(f *testing.F) {
 	f.Add([]byte(`{"time":"2026-11-27T10:04:59.9Z","model":"churn","version":"v2","features":{"x0":1,"x1":2},"outputs":[0.2],"label":"0"}`))
@@ -349,9 +395,12 @@ func FuzzCollect(f *testing.F) {
 			t.Fatalf("Handle: %v", err)
 		}
 		for _, n := range st.names("gs://art/predictions/") {
-			if strings.HasSuffix(n, ".profile.json") {
+			if strings.HasSuffix(n, ".window.json") {
+				if _, err := ParseAggregate(st.objs[n], ref); err != nil {
+					t.Fatalf("aggregate %s does not parse: %v", n, err)
+				}
 				if _, err := drift.ParseWindow(st.objs[n], ref); err != nil {
-					t.Fatalf("profile %s does not parse: %v", n, err)
+					t.Fatalf("aggregate %s does not parse as a window: %v", n, err)
 				}
 			}
 		}

@@ -266,18 +266,43 @@ func (c *Checker) serving(ctx context.Context, model string) (registry.Version, 
 	return ver, ref, nil
 }
 
-// merge folds the version's window profiles of the period into one window,
-// in object name order. It returns the window, the number of profiles
-// merged and the skipped ones with the reason.
+// merge folds the version's window profiles of the period into one window.
+// Per window it reads collect's aggregate (<version>.window.json, one per
+// window); for a window without one (written before collect kept
+// aggregates) it lists the per-batch profiles (<batch>-<version>.profile.json)
+// and merges them in object name order. It returns the window, the number of
+// profiles merged and the skipped ones with the reason.
 func (c *Checker) merge(ctx context.Context, model, version string, ref *drift.Reference, at time.Time) (*drift.Window, int, map[string]string, error) {
 	win, err := drift.NewWindow(ref)
 	if err != nil {
 		return nil, 0, nil, step.Permanent(err)
 	}
+	skipped := map[string]string{}
+	n := 0
 	suffix := "-" + objectSafe(version) + ".profile.json"
 	var names []string
 	for _, start := range WindowStarts(at, c.period(), c.window()) {
+		agg := AggregateName(model, version, start)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		b, err := c.Store.ReadAll(cctx, c.Bucket, agg)
+		cancel()
+		if err == nil {
+			w, err := drift.ParseWindow(b, ref)
+			if err == nil {
+				err = win.Merge(w)
+			}
+			if err != nil {
+				slog.WarnContext(ctx, "skipping window aggregate", "object", agg, "error", err)
+				skipped[agg] = err.Error()
+				continue
+			}
+			n++
+			continue
+		}
+		if !errors.Is(err, blob.ErrNotExist) {
+			return nil, 0, nil, fmt.Errorf("read aggregate: %w", err)
+		}
+		cctx, cancel = context.WithTimeout(ctx, callTimeout)
 		objs, err := c.Store.List(cctx, c.Bucket, WindowPrefix(model, start))
 		cancel()
 		if err != nil {
@@ -293,8 +318,6 @@ func (c *Checker) merge(ctx context.Context, model, version string, ref *drift.R
 	// Read and decode up to `readers` profiles at a time, then merge them in
 	// name order (so the result does not depend on timing), so memory holds
 	// at most `readers` decoded profiles whatever the traffic.
-	skipped := map[string]string{}
-	n := 0
 	wins := make([]*drift.Window, readers)
 	errs := make([]error, readers)
 	for lo := 0; lo < len(names); lo += readers {

@@ -411,6 +411,12 @@ func WindowPrefix(model string, start time.Time) string {
 	return "predictions/" + model + "/" + start.UTC().Format(windowLayout) + "/"
 }
 
+// AggregateName is collect's aggregate of a model version in one window
+// (collect.AggregateName).
+func AggregateName(model, version string, start time.Time) string {
+	return WindowPrefix(model, start) + objectSafe(version) + ".window.json"
+}
+
 // ReportNames are the objects of one check's report.
 func ReportNames(model string, at time.Time) (jsonName, htmlName string) {
 	base := "drift/" + model + "/" + CheckID(at) + "/report"
