@@ -69,3 +69,53 @@ done:
 	VMOVDQU Y7, 224(DX)
 	VZEROUPPER
 	RET
+
+// func gemm2x2AVX2(w0, w1, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[32]int32)
+//
+// Two blocks of 8 output channels stored one after another (16 int16 per
+// pair each, at w0+32q and w1+32q) and two input rows: acc[0:16] (row 0)
+// and acc[16:32] (row 1) = bias[0:16] + Σ_q W[q]·pair(row, q).
+TEXT ·gemm2x2AVX2(SB), NOSPLIT, $0-56
+	MOVQ w0+0(FP), R8
+	MOVQ w1+8(FP), R9
+	MOVQ r0+16(FP), SI
+	MOVQ r1+24(FP), DI
+	MOVQ pairs+32(FP), CX
+	MOVQ bias+40(FP), AX
+	MOVQ acc+48(FP), DX
+	VMOVDQU 0(AX), Y0
+	VMOVDQU 32(AX), Y1
+	VMOVDQA Y0, Y2
+	VMOVDQA Y1, Y3
+	TESTQ CX, CX
+	JLE done2
+
+loop2:
+	VPBROADCASTW (SI), X12
+	VPMOVSXBW X12, Y12
+	VPBROADCASTW (DI), X13
+	VPMOVSXBW X13, Y13
+	VMOVDQU 0(R8), Y8
+	VMOVDQU 0(R9), Y9
+	VPMADDWD Y12, Y8, Y14
+	VPADDD Y14, Y0, Y0
+	VPMADDWD Y13, Y8, Y15
+	VPADDD Y15, Y2, Y2
+	VPMADDWD Y12, Y9, Y14
+	VPADDD Y14, Y1, Y1
+	VPMADDWD Y13, Y9, Y15
+	VPADDD Y15, Y3, Y3
+	ADDQ $2, SI
+	ADDQ $2, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ loop2
+
+done2:
+	VMOVDQU Y0, 0(DX)
+	VMOVDQU Y1, 32(DX)
+	VMOVDQU Y2, 64(DX)
+	VMOVDQU Y3, 96(DX)
+	VZEROUPPER
+	RET

@@ -267,14 +267,16 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 		for ; b+2 <= p.nb; b += 2 {
 			base0, _ := p.blockAt(b)
 			base1, _ := p.blockAt(b + 1)
-			a0 := archsimd.LoadInt32x8Slice(biasEff[b*8:])
-			a1 := archsimd.LoadInt32x8Slice(biasEff[b*8+8:])
-			c0, c1 := a0, a1
-			for q := 0; q < k2; q++ {
-				xa := archsimd.BroadcastInt32x8(pairAtUnsafe(r0, q, k)).AsInt16x16()
-				xb := archsimd.BroadcastInt32x8(pairAtUnsafe(r1, q, k)).AsInt16x16()
-				v0 := loadW(wp, base0+q*16)
-				v1 := loadW(wp, base1+q*16)
+			gemm2x2AVX2(unsafe.Add(wp, 2*base0), unsafe.Add(wp, 2*base1), r0, r1, kEven, &biasEff[b*8], (*[32]int32)(ga[:32]))
+			a0 := archsimd.LoadInt32x8((*[8]int32)(ga[0:]))
+			a1 := archsimd.LoadInt32x8((*[8]int32)(ga[8:]))
+			c0 := archsimd.LoadInt32x8((*[8]int32)(ga[16:]))
+			c1 := archsimd.LoadInt32x8((*[8]int32)(ga[24:]))
+			if odd {
+				xa := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r0, k-1)))))).AsInt16x16()
+				xb := archsimd.BroadcastInt32x8(int32(uint16(int16(*(*int8)(unsafe.Add(r1, k-1)))))).AsInt16x16()
+				v0 := loadW(wp, base0+kEven*16)
+				v1 := loadW(wp, base1+kEven*16)
 				a0 = a0.Add(v0.DotProductPairs(xa))
 				a1 = a1.Add(v1.DotProductPairs(xa))
 				c0 = c0.Add(v0.DotProductPairs(xb))
@@ -328,6 +330,11 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 //
 //go:noescape
 func gemm4x2AVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
+
+// gemm2x2AVX2 is the same for two blocks past the last group (gemm_amd64.s).
+//
+//go:noescape
+func gemm2x2AVX2(w0, w1, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[32]int32)
 
 // depthwise16SIMD runs a DepthMultiplier-1 DEPTHWISE_CONV_2D in XNNPack
 // mode 16 channels at a time: the sign-extended inputs of two taps are
