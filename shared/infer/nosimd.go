@@ -7,3 +7,6 @@ const simdKernels = false
 
 // narrowAVX512 is unused without vector kernels.
 var narrowAVX512 = false
+
+// useVNNI is unused without vector kernels.
+var useVNNI = false

@@ -214,7 +214,11 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 		for g := 0; g < p.ng; g++ {
 			b := 4 * g
 			gp := unsafe.Add(wp, 2*g*k2*64)
-			gemm4x2AVX2(gp, r0, r1, kEven, &biasEff[b*8], &ga)
+			if useVNNI {
+				gemm4x2VNNI(gp, r0, r1, kEven, &biasEff[b*8], &ga)
+			} else {
+				gemm4x2AVX2(gp, r0, r1, kEven, &biasEff[b*8], &ga)
+			}
 			a0 := archsimd.LoadInt32x8((*[8]int32)(ga[0:]))
 			a1 := archsimd.LoadInt32x8((*[8]int32)(ga[8:]))
 			a2 := archsimd.LoadInt32x8((*[8]int32)(ga[16:]))
@@ -330,6 +334,16 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 //
 //go:noescape
 func gemm4x2AVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
+
+// gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
+//
+//go:noescape
+func gemm4x2VNNI(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
+
+// useVNNI selects gemm4x2VNNI where the CPU has AVX512-VNNI (tests switch
+// it off to cover AVX2-only machines). A branch, not a function variable:
+// an indirect call would make the accumulators escape to the heap.
+var useVNNI = archsimd.X86.AVX512VNNI()
 
 // gemm2x2AVX2 is the same for two blocks past the last group (gemm_amd64.s).
 //

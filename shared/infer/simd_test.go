@@ -126,11 +126,13 @@ func testDepthwiseKernelsAgree(t *testing.T) {
 // reference FULLY_CONNECTED loops on random sizes, in both modes.
 func TestGEMMKernelsAgree(t *testing.T) {
 	for _, narrow := range []bool{narrowAVX512, false} {
-		t.Run(fmt.Sprint("avx512-narrowing=", narrow), func(t *testing.T) {
-			defer func(old bool) { narrowAVX512 = old }(narrowAVX512)
-			narrowAVX512 = narrow
-			testGEMMKernelsAgree(t)
-		})
+		for _, vnni := range []bool{useVNNI, false} {
+			t.Run(fmt.Sprint("avx512-narrowing=", narrow, "/vnni=", vnni), func(t *testing.T) {
+				defer func(old, oldVNNI bool) { narrowAVX512, useVNNI = old, oldVNNI }(narrowAVX512, useVNNI)
+				narrowAVX512, useVNNI = narrow, vnni
+				testGEMMKernelsAgree(t)
+			})
+		}
 	}
 }
 
