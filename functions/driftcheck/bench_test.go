@@ -2,6 +2,8 @@ package driftcheck
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/megapipe/mega/functions/collect"
 	"github.com/megapipe/mega/shared/blob"
 	"github.com/megapipe/mega/shared/drift"
 )
@@ -54,12 +57,17 @@ func (m *memStore) List(_ context.Context, bucket, prefix string) ([]blob.Attrs,
 
 // BenchmarkCheckPeriod measures the part of a check that grows with the
 // traffic: reading, decoding and merging the window profiles of one period,
-// then drift.Check. The sizes follow the inference service's sampler
-// defaults: 1000 logged rows/s per instance in batches of 500, so 600
-// profiles per 5-minute window, here of 30 numeric features. Storage is in
+// then drift.Check, at the inference service's sampler defaults (1000 logged
+// rows/s per instance in batches of 500: 600 batches per 5-minute window)
+// and at 10 times that traffic, with 30 numeric features. Storage is in
 // memory (no network).
+//
+//   - layout=aggregate: collect's current layout, one aggregate per window
+//     (all batches merged, their ids recorded);
+//   - layout=per-batch: the former layout, one profile per batch (1x only: at
+//     10x it takes ten times as long, about a minute per check).
 func BenchmarkCheckPeriod(b *testing.B) {
-	const features, profiles, rows = 30, 600, 500
+	const features, rows = 30, 500
 	schema := make([]drift.Feature, features)
 	for i := range schema {
 		schema[i] = drift.Feature{Name: fmt.Sprintf("f%02d", i), Kind: drift.Numeric}
@@ -82,11 +90,11 @@ func BenchmarkCheckPeriod(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st := &memStore{objs: map[string][]byte{}}
-	at := time.Date(2026, 11, 27, 5, 5, 1, 0, time.UTC)
-	start := at.Add(-5 * time.Minute).Truncate(5 * time.Minute)
-	var bytes int
-	for p := range profiles {
+	// Distinct batch windows, reused round-robin: the cost of decoding and
+	// merging does not depend on the values.
+	const distinct = 40
+	batches := make([]*drift.Window, distinct)
+	for k := range batches {
 		w, _ := drift.NewWindow(ref)
 		for range rows {
 			for i := range row {
@@ -96,29 +104,86 @@ func BenchmarkCheckPeriod(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		data, err := json.Marshal(w)
-		if err != nil {
-			b.Fatal(err)
-		}
-		bytes += len(data)
-		st.Put(context.Background(), "a", fmt.Sprintf("%s%06d-v1.profile.json", WindowPrefix("m", start), p), data, blob.WriteOptions{})
+		batches[k] = w
 	}
-	c := &Checker{Store: st, Bucket: "a", Policy: drift.DefaultPolicy()}
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for range b.N {
-		win, n, _, err := c.merge(context.Background(), "m", "v1", ref, at)
-		if err != nil || n != profiles {
-			b.Fatalf("merged %d profiles: %v", n, err)
-		}
-		rep, err := drift.Check(ref, win, c.Policy)
-		if err != nil || rep.Rows != profiles*rows {
-			b.Fatalf("check: %v", err)
-		}
+	at := time.Date(2026, 11, 27, 5, 5, 1, 0, time.UTC)
+	start := at.Add(-5 * time.Minute).Truncate(5 * time.Minute)
+	for _, tc := range []struct {
+		layout  string
+		traffic int
+	}{{"aggregate", 1}, {"aggregate", 10}, {"per-batch", 1}} {
+		b.Run(fmt.Sprintf("layout=%s/traffic=%dx", tc.layout, tc.traffic), func(b *testing.B) {
+			profiles := 600 * tc.traffic
+			st := &memStore{objs: map[string][]byte{}}
+			var bytes, objects int
+			if tc.layout == "aggregate" {
+				// Collect's merge, without storage: one batch at a time into
+				// the aggregate, its id recorded.
+				w, _ := drift.NewWindow(ref)
+				agg := &collect.Aggregate{Window: w}
+				for p := range profiles {
+					if err := agg.Window.Merge(batches[p%distinct]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				data, err := json.Marshal(agg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				withIDs, err := aggregateWithIDs(data, profiles)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bytes, objects = len(withIDs), 1
+				st.Put(context.Background(), "a", AggregateName("m", "v1", start), withIDs, blob.WriteOptions{})
+			} else {
+				for p := range profiles {
+					data, err := json.Marshal(batches[p%distinct])
+					if err != nil {
+						b.Fatal(err)
+					}
+					bytes += len(data)
+					objects++
+					st.Put(context.Background(), "a", fmt.Sprintf("%s%06d-v1.profile.json", WindowPrefix("m", start), p), data, blob.WriteOptions{})
+				}
+			}
+			c := &Checker{Store: st, Bucket: "a", Policy: drift.DefaultPolicy()}
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for range b.N {
+				win, n, _, err := c.merge(context.Background(), "m", "v1", ref, at)
+				if err != nil || n != objects {
+					b.Fatalf("merged %d profiles, want %d: %v", n, objects, err)
+				}
+				rep, err := drift.Check(ref, win, c.Policy)
+				if err != nil || rep.Rows != int64(profiles*rows) {
+					b.Fatalf("check: rows %d, want %d: %v", rep.Rows, profiles*rows, err)
+				}
+			}
+			// CPU seconds, since wall time on a shared machine measures the neighbours.
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(bytes), "window-bytes")
+		})
 	}
-	// CPU seconds, since wall time on a shared machine measures the neighbours.
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
-	b.ReportMetric(float64(bytes)/profiles, "profile-bytes")
+}
+
+// aggregateWithIDs sets n distinct batch ids on an encoded aggregate, as
+// collect records them.
+func aggregateWithIDs(data []byte, n int) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	raw := make([]byte, 8*n)
+	for i := range n {
+		binary.BigEndian.PutUint64(raw[8*i:], uint64(i)) // sorted, distinct
+	}
+	ids, err := json.Marshal(base64.StdEncoding.EncodeToString(raw))
+	if err != nil {
+		return nil, err
+	}
+	m["batches"] = ids
+	return json.Marshal(m)
 }
 
 func cpuTime() time.Duration {
