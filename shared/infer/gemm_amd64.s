@@ -176,3 +176,58 @@ done3:
 	VMOVDQU Y7, 224(DX)
 	VZEROUPPER
 	RET
+
+// func conv1Row8AVX2(src unsafe.Pointer, sw, npix int, taps *int, pairs int, w unsafe.Pointer, bias *int32, acc *int32)
+//
+// One output row of a one-input-channel convolution with at most 8 output
+// channels: for pixel p < npix, acc[8p:8p+8] = bias[0:8] +
+// Σ_q W[q]·pair(q), where pair(q) is the int8 inputs at src+p*sw+taps[2q]
+// and src+p*sw+taps[2q+1] sign-extended to int16 and broadcast, and W[q]
+// the block's 16 int16 at w+32q.
+TEXT ·conv1Row8AVX2(SB), NOSPLIT, $0-64
+	MOVQ src+0(FP), SI
+	MOVQ sw+8(FP), R10
+	MOVQ npix+16(FP), R11
+	MOVQ taps+24(FP), R12
+	MOVQ pairs+32(FP), R13
+	MOVQ w+40(FP), R14
+	MOVQ bias+48(FP), AX
+	MOVQ acc+56(FP), DI
+	VMOVDQU 0(AX), Y15
+	TESTQ R11, R11
+	JLE cdone
+	TESTQ R13, R13
+	JLE cdone
+
+cpix:
+	VMOVDQA Y15, Y0
+	MOVQ R12, R8
+	MOVQ R14, R9
+	MOVQ R13, CX
+
+ctap:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	MOVBQSX (SI)(AX*1), AX
+	MOVBQSX (SI)(BX*1), BX
+	MOVWLZX AX, AX
+	SHLL $16, BX
+	ORL BX, AX
+	VMOVD AX, X1
+	VPBROADCASTD X1, Y1
+	VPMADDWD 0(R9), Y1, Y1
+	VPADDD Y1, Y0, Y0
+	ADDQ $16, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ ctap
+
+	VMOVDQU Y0, 0(DI)
+	ADDQ $32, DI
+	ADDQ R10, SI
+	DECQ R11
+	JNZ cpix
+
+cdone:
+	VZEROUPPER
+	RET

@@ -275,6 +275,7 @@ type convState struct {
 	// (an even count; a phantom last tap repeats the previous one with zero
 	// weights), and bias and scales in the kernel's lane order.
 	tapOff               []int
+	rowAcc               []int32 // one input channel: accumulators of an output row
 	dwBiasLo, dwBiasHi   []int32
 	dwScaleLo, dwScaleHi []float32
 }
@@ -321,6 +322,9 @@ func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) 
 			return st
 		}
 		st.rows = make([]int8, im2colChunk*p.g.k)
+		if s.InC == 1 {
+			st.rowAcc = make([]int32, s.OutW*8)
+		}
 	} else {
 		st.dwAcc = make([]int32, s.OutC)
 		st.biasEff = make([]int32, s.OutC)

@@ -335,6 +335,12 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 //go:noescape
 func gemm4x2AVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
 
+// conv1Row8AVX2 accumulates one output row of a one-input-channel
+// convolution with at most 8 output channels (gemm_amd64.s).
+//
+//go:noescape
+func conv1Row8AVX2(src unsafe.Pointer, sw, npix int, taps *int, pairs int, w unsafe.Pointer, bias *int32, acc *int32)
+
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
 //go:noescape
@@ -445,6 +451,28 @@ func conv1SIMD(p *packedGEMM, st *convState, s kernels.ConvShape, rq *kernels.Re
 	biasEff, acc := st.biasEff[:p.nb*8], st.acc[:p.nb*8]
 	_ = out[total*n-1]
 	sw := s.StrideW
+	if p.nb == 1 && len(st.rowAcc) >= s.OutW*8 {
+		// At most 8 channels: the assembly kernel accumulates a whole
+		// output row, then the row is requantized.
+		ra := st.rowAcc[:s.OutW*8]
+		for b := 0; b < s.Batch; b++ {
+			for oy := 0; oy < s.OutH; oy++ {
+				row := unsafe.Add(pp, (b*st.padH+oy*s.StrideH)*st.padW)
+				conv1Row8AVX2(row, sw, s.OutW, &tapOff[0], k2, wp, &biasEff[0], &ra[0])
+				o := out[(b*s.OutH+oy)*s.OutW*n : (b*s.OutH+oy+1)*s.OutW*n]
+				for ox := 0; ox < s.OutW; ox++ {
+					a := archsimd.LoadInt32x8((*[8]int32)(ra[ox*8:]))
+					if n == 8 {
+						vr.store8(a, 0, o[ox*8:ox*8+8])
+						continue
+					}
+					a.StoreSlice(acc)
+					requantRange(rq, acc, o[ox*n:(ox+1)*n], 0, n)
+				}
+			}
+		}
+		return
+	}
 	for b := 0; b < s.Batch; b++ {
 		for oy := 0; oy < s.OutH; oy++ {
 			row := unsafe.Add(pp, (b*st.padH+oy*s.StrideH)*st.padW)
