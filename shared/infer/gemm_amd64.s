@@ -231,3 +231,62 @@ ctap:
 cdone:
 	VZEROUPPER
 	RET
+
+// func dw16RowAVX2(src unsafe.Pointer, step, npix int, taps *int, pairs int, w unsafe.Pointer, biasLo, biasHi *int32, acc *int32)
+//
+// One output row of one 16-channel block of the depthwise kernel
+// (depthwise16SIMD): for pixel p < npix at src+p*step, the 16 int8 of taps
+// 2q and 2q+1 are sign-extended (VPMOVSXBW), interleaved (VPUNPCKLWD/HWD)
+// and multiplied by the block's packed tap pair at w+64q (VPMADDWD);
+// acc[16p:16p+8] gets channels {0-3,8-11} and acc[16p+8:16p+16] channels
+// {4-7,12-15}, each starting from biasLo / biasHi.
+TEXT ·dw16RowAVX2(SB), NOSPLIT, $0-72
+	MOVQ src+0(FP), SI
+	MOVQ step+8(FP), R10
+	MOVQ npix+16(FP), R11
+	MOVQ taps+24(FP), R12
+	MOVQ pairs+32(FP), R13
+	MOVQ w+40(FP), R14
+	MOVQ biasLo+48(FP), AX
+	MOVQ biasHi+56(FP), BX
+	MOVQ acc+64(FP), DI
+	VMOVDQU 0(AX), Y14
+	VMOVDQU 0(BX), Y15
+	TESTQ R11, R11
+	JLE ddone
+	TESTQ R13, R13
+	JLE ddone
+
+dpix:
+	VMOVDQA Y14, Y0
+	VMOVDQA Y15, Y1
+	MOVQ R12, R8
+	MOVQ R14, R9
+	MOVQ R13, CX
+
+dtap:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	VPMOVSXBW (SI)(AX*1), Y2
+	VPMOVSXBW (SI)(BX*1), Y3
+	VPUNPCKLWD Y3, Y2, Y4
+	VPUNPCKHWD Y3, Y2, Y5
+	VPMADDWD 0(R9), Y4, Y4
+	VPADDD Y4, Y0, Y0
+	VPMADDWD 32(R9), Y5, Y5
+	VPADDD Y5, Y1, Y1
+	ADDQ $16, R8
+	ADDQ $64, R9
+	DECQ CX
+	JNZ dtap
+
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	ADDQ $64, DI
+	ADDQ R10, SI
+	DECQ R11
+	JNZ dpix
+
+ddone:
+	VZEROUPPER
+	RET

@@ -276,6 +276,7 @@ type convState struct {
 	// weights), and bias and scales in the kernel's lane order.
 	tapOff               []int
 	rowAcc               []int32 // one input channel: accumulators of an output row
+	dwRow                []int32 // 16-channel depthwise: accumulators of an output row
 	dwBiasLo, dwBiasHi   []int32
 	dwScaleLo, dwScaleHi []float32
 }
@@ -348,6 +349,9 @@ func newConvState(p *packedConv, s kernels.ConvShape, bias []int32, inZP int32) 
 	}
 	if taps%2 == 1 {
 		st.tapOff = append(st.tapOff, st.tapOff[taps-1])
+	}
+	if p.dw16 != nil {
+		st.dwRow = make([]int32, s.OutW*16)
 	}
 	return st
 }

@@ -341,6 +341,12 @@ func gemm4x2AVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int3
 //go:noescape
 func conv1Row8AVX2(src unsafe.Pointer, sw, npix int, taps *int, pairs int, w unsafe.Pointer, bias *int32, acc *int32)
 
+// dw16RowAVX2 accumulates one output row of one 16-channel block of the
+// depthwise kernel (gemm_amd64.s).
+//
+//go:noescape
+func dw16RowAVX2(src unsafe.Pointer, step, npix int, taps *int, pairs int, w unsafe.Pointer, biasLo, biasHi *int32, acc *int32)
+
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
 //go:noescape
@@ -388,30 +394,30 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 	_ = st.dwScaleLo[cb*8-1]
 	_ = st.dwScaleHi[cb*8-1]
 	_ = out[s.Batch*s.OutH*s.OutW*C-1]
+	// Assembly accumulates a row of pixels per block, then the row is
+	// requantized here.
+	npix := (s.OutW + step - 1) / step
+	ra := st.dwRow[:npix*16]
 	for b := 0; b < s.Batch; b++ {
 		for oy := 0; oy < s.OutH; oy++ {
-			for ox := 0; ox < s.OutW; ox += step {
-				base := ((b*st.padH+oy*s.StrideH)*st.padW + ox*s.StrideW) * C
-				o := ((b*s.OutH+oy)*s.OutW + ox) * C
-				for blk := 0; blk < cb; blk++ {
-					c := blk * 16
-					aLo := archsimd.LoadInt32x8((*[8]int32)(st.dwBiasLo[blk*8:]))
-					aHi := archsimd.LoadInt32x8((*[8]int32)(st.dwBiasHi[blk*8:]))
-					bw := unsafe.Add(wp, 2*blk*t2*32)
-					px := unsafe.Add(pp, base+c)
-					for tp := 0; tp < t2; tp++ {
-						x0 := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(px, tapOff[2*tp]))).ExtendToInt16()
-						x1 := archsimd.LoadInt8x16((*[16]int8)(unsafe.Add(px, tapOff[2*tp+1]))).ExtendToInt16()
-						tw := unsafe.Add(bw, tp*64)
-						aLo = aLo.Add(archsimd.LoadInt16x16((*[16]int16)(tw)).DotProductPairs(x0.InterleaveLoGrouped(x1)))
-						aHi = aHi.Add(archsimd.LoadInt16x16((*[16]int16)(unsafe.Add(tw, 32))).DotProductPairs(x0.InterleaveHiGrouped(x1)))
-					}
-					fLo := aLo.ConvertToFloat32().Mul(archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleLo[blk*8:]))).Max(lo).Min(hi).RoundToEven()
-					fHi := aHi.ConvertToFloat32().Mul(archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleHi[blk*8:]))).Max(lo).Min(hi).RoundToEven()
+			rowBase := (b*st.padH + oy*s.StrideH) * st.padW * C
+			rowOut := (b*s.OutH + oy) * s.OutW * C
+			for blk := 0; blk < cb; blk++ {
+				c := blk * 16
+				dw16RowAVX2(unsafe.Add(pp, rowBase+c), step*s.StrideW*C, npix, &tapOff[0], t2,
+					unsafe.Add(wp, 2*blk*t2*32), &st.dwBiasLo[blk*8], &st.dwBiasHi[blk*8], &ra[0])
+				sLo := archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleLo[blk*8:]))
+				sHi := archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleHi[blk*8:]))
+				for j := 0; j < npix; j++ {
+					ox := j * step
+					aLo := archsimd.LoadInt32x8((*[8]int32)(ra[16*j:]))
+					aHi := archsimd.LoadInt32x8((*[8]int32)(ra[16*j+8:]))
+					fLo := aLo.ConvertToFloat32().Mul(sLo).Max(lo).Min(hi).RoundToEven()
+					fHi := aHi.ConvertToFloat32().Mul(sHi).Max(lo).Min(hi).RoundToEven()
 					q := fLo.ConvertToInt32().Add(zp).SaturateToInt16ConcatGrouped(fHi.ConvertToInt32().Add(zp))
+					o := rowOut + ox*C
 					n := min(16, C-c)
 					if step == 2 {
-						// two pixels of 8 channels; the second may not exist
 						n = min(16, (s.OutW-ox)*8)
 					}
 					if narrowAVX512 && n == 16 {
