@@ -200,7 +200,7 @@ func batchFromServer(t *testing.T, rows [][2]float64) []byte {
 	return pub.data[0]
 }
 
-func pubsubEvent(t *testing.T, id string, data []byte) event.Event {
+func pubsubEvent(t testing.TB, id string, data []byte) event.Event {
 	t.Helper()
 	e := event.New()
 	e.SetID(id)
