@@ -290,3 +290,56 @@ dtap:
 ddone:
 	VZEROUPPER
 	RET
+
+// func gemm2RowsAVX2(w0, w1, x unsafe.Pointer, k, rows, pairs int, bias *int32, acc *int32)
+//
+// Two blocks of 8 output channels (16 int16 per pair each, at w0+32q and
+// w1+32q) against rows input rows of k int8 each (k even, pairs = k/2):
+// acc[16r:16r+8] and acc[16r+8:16r+16] = bias[0:16] + Σ_q W[q]·pair(r, q).
+TEXT ·gemm2RowsAVX2(SB), NOSPLIT, $0-64
+	MOVQ w0+0(FP), R11
+	MOVQ w1+8(FP), R12
+	MOVQ x+16(FP), SI
+	MOVQ k+24(FP), R13
+	MOVQ rows+32(FP), DX
+	MOVQ pairs+40(FP), R14
+	MOVQ bias+48(FP), AX
+	MOVQ acc+56(FP), DI
+	VMOVDQU 0(AX), Y14
+	VMOVDQU 32(AX), Y15
+	TESTQ DX, DX
+	JLE rdone
+	TESTQ R14, R14
+	JLE rdone
+
+rrow:
+	VMOVDQA Y14, Y0
+	VMOVDQA Y15, Y1
+	MOVQ SI, R8
+	MOVQ R11, R9
+	MOVQ R12, R10
+	MOVQ R14, CX
+
+rpair:
+	VPBROADCASTW (R8), X2
+	VPMOVSXBW X2, Y2
+	VPMADDWD (R9), Y2, Y3
+	VPADDD Y3, Y0, Y0
+	VPMADDWD (R10), Y2, Y4
+	VPADDD Y4, Y1, Y1
+	ADDQ $2, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	DECQ CX
+	JNZ rpair
+
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	ADDQ $64, DI
+	ADDQ R13, SI
+	DECQ DX
+	JNZ rrow
+
+rdone:
+	VZEROUPPER
+	RET

@@ -202,6 +202,10 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 	_ = x[rows*k-1]
 	_ = out[rows*n-1]
 	wp := unsafe.Pointer(&p.w[0])
+	if p.nb == 2 && p.ng == 0 && k%2 == 0 {
+		gemm2Rows(p, x, rows, biasEff, acc, &vr, rq, out)
+		return
+	}
 	kEven := k / 2
 	odd := k%2 == 1
 	var ga [64]int32 // accumulators of one group for two rows (gemm4x2AVX2)
@@ -346,6 +350,39 @@ func conv1Row8AVX2(src unsafe.Pointer, sw, npix int, taps *int, pairs int, w uns
 //
 //go:noescape
 func dw16RowAVX2(src unsafe.Pointer, step, npix int, taps *int, pairs int, w unsafe.Pointer, biasLo, biasHi *int32, acc *int32)
+
+// gemm2RowsAVX2 accumulates rows input rows against two blocks of 8
+// channels (gemm_amd64.s).
+//
+//go:noescape
+func gemm2RowsAVX2(w0, w1, x unsafe.Pointer, k, rows, pairs int, bias *int32, acc *int32)
+
+// gemm2Rows is gemmRowsSIMD for 9 to 16 output channels and an even K:
+// the assembly accumulates up to 64 rows per call into a stack buffer,
+// which is then requantized.
+func gemm2Rows(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, vr *vecRequant, rq *kernels.Requant, out []int8) {
+	n, k := p.n, p.k
+	var ra [64 * 16]int32
+	w0 := unsafe.Pointer(&p.w[0])
+	w1 := unsafe.Add(w0, p.k2*32)
+	for first := 0; first < rows; first += 64 {
+		m := min(64, rows-first)
+		gemm2RowsAVX2(w0, w1, unsafe.Pointer(&x[first*k]), k, m, p.k2, &biasEff[0], &ra[0])
+		for r := 0; r < m; r++ {
+			a0 := archsimd.LoadInt32x8((*[8]int32)(ra[16*r:]))
+			a1 := archsimd.LoadInt32x8((*[8]int32)(ra[16*r+8:]))
+			o := out[(first+r)*n : (first+r+1)*n]
+			if n == 16 {
+				vr.store8(a0, 0, o[0:8])
+				vr.store8(a1, 8, o[8:16])
+				continue
+			}
+			a0.StoreSlice(acc[0:])
+			a1.StoreSlice(acc[8:])
+			requantRange(rq, acc, o, 0, n)
+		}
+	}
+}
 
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
