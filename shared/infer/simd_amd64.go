@@ -210,7 +210,14 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 	odd := k%2 == 1
 	var ga [64]int32 // accumulators of one group for two rows (gemm4x2AVX2)
 	i := 0
-	for ; i+2 <= rows; i += 2 {
+	for ; i+2 <= rows || (i < rows && rows >= 2); i += 2 {
+		if i+2 > rows {
+			// An odd row count: the last row goes with the one before it,
+			// which is computed again (the same values; the output never
+			// shares memory with the input) rather than by the slow
+			// single-row kernel.
+			i = rows - 2
+		}
 		r0 := unsafe.Pointer(&x[i*k])
 		r1 := unsafe.Pointer(&x[(i+1)*k])
 		o0 := out[i*n : (i+1)*n]
