@@ -3,10 +3,13 @@ package drift_test
 // The simulated hour of traffic and the 1M-row drift check (issue 6, "Must
 // show"). Both are skipped unless asked for, so that `make test` stays fast:
 //
-//	go test ./shared/drift -run '^TestSimHour$' -v -timeout 90m -drift.simhour \
-//	    -drift.simout shared/drift/testdata/sim/hour.json
+//	go test ./shared/drift -run '^TestSimHour$' -v -timeout 80m -drift.simhour \
+//	    -drift.simout testdata/sim/hour.json
 //	GOMAXPROCS=2 go test ./shared/drift -run '^TestCheck1M$' -v -timeout 30m -drift.check1m \
-//	    -drift.simout shared/drift/testdata/sim/check1m-p2.json
+//	    -drift.simout testdata/sim/check1m-gomaxprocs2.json
+//
+// (-drift.simout is relative to the package folder, where go test runs the
+// test binary.) The figures and the commands are recorded in testdata/sim.
 //
 // The hour: 10,000 predictions per second for -drift.simminutes (60) minutes,
 // 30 numeric features plus a class label, drawn from the training
