@@ -108,17 +108,79 @@ func ParseAggregate(data []byte, ref *drift.Reference) (*Aggregate, error) {
 	return &a, nil
 }
 
-// merge folds one batch's window into the window's aggregate: read it with
-// its generation, skip the batch if it is recorded, merge, and write back on
-// that generation (create when absent); retry on a lost race, with jittered
-// exponential backoff, at most c.Attempts times.
+// pending is one batch waiting to be merged into an aggregate.
+type pending struct {
+	id   string
+	hash uint64
+	win  *drift.Window
+	done chan error    // the merge's outcome
+	lead chan struct{} // closed when this batch's goroutine is to run the next merge
+}
+
+// queue is the batches of one aggregate waiting for a merge; running tells
+// whether a goroutine is merging.
+type queue struct {
+	items   []*pending
+	running bool
+}
+
+// merge folds one batch's window into the window's aggregate. Batches of
+// the same aggregate that arrive in this process while a merge is running
+// wait and are merged together by the next one (group commit), so the
+// aggregate is written once per round trip whatever the number of
+// concurrent deliveries. The goroutine of the oldest waiting batch runs the
+// next merge.
 func (c *Collector) merge(ctx context.Context, g *group, ref *drift.Reference, win *drift.Window, batchID string, meta map[string]string) error {
 	name := AggregateName(g.model, g.version, g.start)
+	p := &pending{id: batchID, hash: batchHash(batchID), win: win, done: make(chan error, 1), lead: make(chan struct{})}
+	c.mu.Lock()
+	if c.queues == nil {
+		c.queues = map[string]*queue{}
+	}
+	q := c.queues[name]
+	if q == nil {
+		q = &queue{}
+		c.queues[name] = q
+	}
+	q.items = append(q.items, p)
+	leader := !q.running
+	q.running = true
+	c.mu.Unlock()
+	if !leader {
+		select {
+		case err := <-p.done:
+			return err
+		case <-p.lead:
+		}
+	}
+	c.mu.Lock()
+	items := q.items
+	q.items = nil
+	c.mu.Unlock()
+	err := c.mergeGroup(ctx, name, ref, items, meta)
+	for _, it := range items {
+		it.done <- err
+	}
+	c.mu.Lock()
+	if len(q.items) > 0 {
+		close(q.items[0].lead) // its goroutine merges the next group
+	} else {
+		q.running = false
+		delete(c.queues, name)
+	}
+	c.mu.Unlock()
+	return <-p.done
+}
+
+// mergeGroup folds batches into an aggregate: read it with its generation,
+// drop the batches it records, merge the others, and write it back on that
+// generation (create when absent); retry on a lost race, with jittered
+// exponential backoff, at most c.Attempts times.
+func (c *Collector) mergeGroup(ctx context.Context, name string, ref *drift.Reference, items []*pending, meta map[string]string) error {
 	attempts := c.Attempts
 	if attempts <= 0 {
 		attempts = DefaultAttempts
 	}
-	h := batchHash(batchID)
 	for attempt := range attempts {
 		if attempt > 0 {
 			d := min(time.Second, 25*time.Millisecond<<(attempt-1))
@@ -143,29 +205,36 @@ func (c *Collector) merge(ctx context.Context, g *group, ref *drift.Reference, w
 			return fmt.Errorf("collect: read aggregate: %w", err)
 		default:
 			if agg, err = ParseAggregate(data, ref); err != nil {
-				// Not retryable; the batch's rows are filed, so nothing is lost.
-				slog.ErrorContext(ctx, "window aggregate unreadable; batch not merged", "object", name, "error", err)
+				// Not retryable; the batches' rows are filed, so nothing is lost.
+				slog.ErrorContext(ctx, "window aggregate unreadable; batches not merged", "object", name, "error", err)
 				return nil
 			}
 		}
 		ids, _ := agg.ids() // validated by ParseAggregate
-		i, seen := slices.BinarySearch(ids, h)
-		if seen {
-			slog.InfoContext(ctx, "batch already in the window aggregate", "object", name, "batch", batchID)
+		merged := 0
+		for _, it := range items {
+			i, seen := slices.BinarySearch(ids, it.hash)
+			if seen {
+				slog.InfoContext(ctx, "batch already in the window aggregate", "object", name, "batch", it.id)
+				continue
+			}
+			if err := agg.Window.Merge(it.win); err != nil {
+				slog.ErrorContext(ctx, "cannot merge the batch into the window aggregate", "object", name, "batch", it.id, "error", err)
+				continue
+			}
+			merged++
+			if len(ids) < MaxBatchIDs {
+				ids = slices.Insert(ids, i, it.hash)
+			} else {
+				agg.Unrecorded++
+				slog.WarnContext(ctx, "window aggregate records no more batch ids; a redelivery of this batch would count twice",
+					"object", name, "batch", it.id, "max", MaxBatchIDs)
+			}
+		}
+		if merged == 0 {
 			return nil
 		}
-		if err := agg.Window.Merge(win); err != nil {
-			slog.ErrorContext(ctx, "cannot merge the batch into the window aggregate", "object", name, "error", err)
-			return nil
-		}
-		if len(ids) < MaxBatchIDs {
-			ids = slices.Insert(ids, i, h)
-			agg.setIDs(ids)
-		} else {
-			agg.Unrecorded++
-			slog.WarnContext(ctx, "window aggregate records no more batch ids; a redelivery of this batch would count twice",
-				"object", name, "max", MaxBatchIDs)
-		}
+		agg.setIDs(ids)
 		body, err := json.Marshal(agg)
 		if err != nil {
 			return fmt.Errorf("collect: encode aggregate: %w", err)
@@ -183,8 +252,8 @@ func (c *Collector) merge(ctx context.Context, g *group, ref *drift.Reference, w
 		if err != nil {
 			return fmt.Errorf("collect: write aggregate: %w", err)
 		}
-		if attempt > 0 {
-			slog.InfoContext(ctx, "batch merged after conflicts", "object", name, "attempts", attempt+1)
+		if attempt > 0 || len(items) > 1 {
+			slog.InfoContext(ctx, "batches merged", "object", name, "batches", merged, "attempts", attempt+1)
 		}
 		return nil
 	}

@@ -49,15 +49,20 @@ func emulatorCollector(t *testing.T) (*Collector, *blob.Store, *drift.Reference)
 	return &Collector{Store: st, Versions: vs, Bucket: "art", Attempts: 200}, st, ref
 }
 
-// Batches of one window delivered from several goroutines at once, each
-// delivered twice (at-least-once delivery), fold into one aggregate equal to
-// folding all rows in one pass: counts, min and max exactly, moments and
-// sums to 1e-9 (Chan's merge reorders floating-point additions).
+// Batches of one window delivered from several goroutines at once, in three
+// collector instances (two goroutines each: group commit within an
+// instance, precondition conflicts between instances), each batch delivered
+// twice (at-least-once delivery), fold into one aggregate equal to folding
+// all rows in one pass: counts, min and max exactly, moments and sums to
+// 1e-9 (Chan's merge reorders floating-point additions).
 func TestConcurrentBatchesOneAggregate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts fake-gcs-server")
 	}
 	c, st, ref := emulatorCollector(t)
+	instances := []*Collector{c,
+		{Store: c.Store, Versions: c.Versions, Bucket: c.Bucket, Attempts: c.Attempts},
+		{Store: c.Store, Versions: c.Versions, Bucket: c.Bucket, Attempts: c.Attempts}}
 	ctx := context.Background()
 	const workers, perWorker, rows = 6, 4, 50
 	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
@@ -103,7 +108,7 @@ func TestConcurrentBatchesOneAggregate(t *testing.T) {
 			for round := range 2 {
 				for k := range perWorker {
 					b := w*perWorker + k
-					if err := c.Handle(ctx, pubsubEvent(t, fmt.Sprintf("b%03d", b), batches[b])); err != nil {
+					if err := instances[w%len(instances)].Handle(ctx, pubsubEvent(t, fmt.Sprintf("b%03d", b), batches[b])); err != nil {
 						errs[w] = fmt.Errorf("round %d batch %d: %w", round, b, err)
 						return
 					}
@@ -230,5 +235,71 @@ func TestParseAggregateRejects(t *testing.T) {
 		if _, err := ParseAggregate(data, ref); !errors.Is(err, drift.ErrFormat) && !errors.Is(err, drift.ErrMismatch) {
 			t.Errorf("%s: %v, want a format error", name, err)
 		}
+	}
+}
+
+// Batches of one aggregate that arrive while a merge runs are merged
+// together by the next one: 5 concurrent batches, 2 writes.
+func TestGroupCommit(t *testing.T) {
+	c, st, ref := setup(t)
+	ctx := context.Background()
+	st.gate = make(chan struct{})
+	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	name := AggregateName("churn", "v2", start)
+	line := func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"time":"2026-11-27T10:01:0%dZ","model":"churn","version":"v2","features":{"x0":%d,"x1":1},"label":"1"}`, i, i))
+	}
+	errs := make(chan error, 5)
+	go func() { errs <- c.Handle(ctx, pubsubEvent(t, "g0", line(0))) }()
+	// waitQueued waits until a merge runs with n batches waiting.
+	waitQueued := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			c.mu.Lock()
+			q := c.queues[name]
+			ok := q != nil && q.running && len(q.items) == n
+			c.mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no merge running with %d batches waiting", n)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	waitQueued(0) // g0 is reading the aggregate, held at the gate
+	for i := 1; i <= 4; i++ {
+		go func() { errs <- c.Handle(ctx, pubsubEvent(t, fmt.Sprintf("g%d", i), line(i))) }()
+	}
+	waitQueued(4)
+	st.mu.Lock()
+	close(st.gate)
+	st.mu.Unlock()
+	for range 5 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.putIfs != 2 {
+		t.Errorf("%d aggregate writes for 5 concurrent batches, want 2 (one, then the four that waited)", st.putIfs)
+	}
+	b, _, err := st.ReadGen(ctx, "art", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg, err := ParseAggregate(b, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := agg.ids()
+	if agg.Rows() != 5 || len(ids) != 5 {
+		t.Errorf("aggregate rows %d ids %d, want 5 and 5", agg.Rows(), len(ids))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queues) != 0 {
+		t.Errorf("queues left behind: %v", c.queues)
 	}
 }

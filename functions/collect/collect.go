@@ -62,6 +62,9 @@ type Collector struct {
 	Attempts int           // read-merge-write attempts per batch, default DefaultAttempts
 
 	refs sync.Map // model/version -> *drift.Reference (nil: the version has none)
+
+	mu     sync.Mutex
+	queues map[string]*queue // aggregate name -> batches waiting to be merged
 }
 
 var (

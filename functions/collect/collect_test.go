@@ -32,6 +32,8 @@ type fakeStore struct {
 	next     int64
 	fail     bool
 	conflict bool
+	putIfs   int           // conditional writes
+	gate     chan struct{} // when set, reads of aggregates wait for it to close
 }
 
 func (s *fakeStore) Put(ctx context.Context, bucket, name string, data []byte, o blob.WriteOptions) (int64, error) {
@@ -56,6 +58,7 @@ func (s *fakeStore) put(bucket, name string, data []byte) (int64, error) {
 func (s *fakeStore) PutIf(_ context.Context, bucket, name string, data []byte, _ blob.WriteOptions, gen int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.putIfs++
 	if s.conflict || s.gens["gs://"+bucket+"/"+name] != gen {
 		return 0, fmt.Errorf("write %s: %w", name, blob.ErrPrecondition)
 	}
@@ -68,6 +71,12 @@ func (s *fakeStore) ReadAll(ctx context.Context, bucket, name string) ([]byte, e
 }
 
 func (s *fakeStore) ReadGen(_ context.Context, bucket, name string) ([]byte, int64, error) {
+	s.mu.Lock()
+	gate := s.gate
+	s.mu.Unlock()
+	if gate != nil && strings.HasSuffix(name, ".window.json") {
+		<-gate
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fail {

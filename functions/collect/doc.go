@@ -45,12 +45,21 @@
 // 1.5)); after Attempts tries (DefaultAttempts, 12: about 6 s) Handle
 // returns ErrConflict and Pub/Sub redelivers the batch later.
 //
+// Group commit: batches of the same aggregate that reach one collect
+// instance while a merge of it runs wait, and the next merge folds them all
+// in one read-merge-write (run by the goroutine of the oldest waiting
+// batch); each delivery returns when the write holding its batch succeeded.
+// One instance thus writes an aggregate at most once per round trip,
+// whatever its concurrency.
+//
 // Throughput: Cloud Storage accepts about one write per second to one object
-// name, so one aggregate takes at most about one merge per second; the
-// sampler sends about 2 batches per second per serving instance. Above that
-// rate conflicts grow and batches are retried by Pub/Sub (delayed, not
-// lost). Merging several pending batches per write (group commit) or
-// sharding the aggregate is the next step; see the lead's notes.
+// name, and the sampler sends about 2 batches per second per serving
+// instance. Group commit absorbs that within a collect instance that serves
+// concurrent requests (Cloud Functions gen2 concurrency > 1); across collect
+// instances the writes contend, and above about one write per second
+// conflicts grow and batches wait for Pub/Sub's redelivery (delayed, not
+// lost). Sharding the aggregate (k objects per window, the check reading k)
+// is the next step if that limit is reached.
 //
 // # Idempotency
 //

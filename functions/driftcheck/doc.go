@@ -15,17 +15,24 @@
 // The check time T is the tick's publish time (UTC, whole seconds), so a
 // redelivered tick checks the same period and writes the same names; its id
 // is T formatted 20060102T150405Z. The period is [T-P, T], P =
-// MEGA_DRIFT_PERIOD (default 5m, the cron period). Package collect files
-// each prediction batch in windows of length W = MEGA_COLLECT_WINDOW
-// (default 5m, aligned to UTC) under
-// predictions/<model>/<window start 20060102T1504Z>/<batch>-<version>.profile.json.
-// The check merges, in name order, the profiles of the serving version in
-// every window that overlaps the period: start in (T-P-W, T]. With P = W =
-// 5m a scheduled tick at :05 merges the window [:00, :05) that just closed
-// and the first moments of [:05, :10); a tick from `mega drift --now` at :07
-// merges [:00, :05) and the partial [:05, :10). Batches that reach collect
-// after the check (the sampler's flush lag) are not checked again. Profiles
-// of other versions, or of another reference, are skipped with a warning.
+// MEGA_DRIFT_PERIOD (default 5m, the cron period). Package collect folds
+// each prediction batch into one aggregate profile per model version and
+// window of length W = MEGA_COLLECT_WINDOW (default 5m, aligned to UTC):
+// predictions/<model>/<window start 20060102T1504Z>/<version>.window.json
+// (AggregateName). The check merges the serving version's aggregates of
+// every window that overlaps the period: start in (T-P-W, T], one or two
+// objects with P = W. A window without an aggregate was written by
+// collect's former layout (one profile per batch): the check then lists the
+// window and merges its <batch>-<version>.profile.json objects in name
+// order. A window that has an aggregate is read from it alone (per-batch
+// profiles the former collect wrote in the same window, before the new one
+// was deployed, are not counted). With P = W = 5m a scheduled tick at :05
+// merges the window [:00, :05) that just closed and the first moments of
+// [:05, :10); a tick from `mega drift --now` at :07 merges [:00, :05) and
+// the partial [:05, :10). Batches that reach collect after the check (the
+// sampler's flush lag) are not checked again. Profiles of another
+// reference, or unreadable ones, are skipped with a warning and named in the
+// summary ("skipped_profiles"); "profiles" counts the objects merged.
 //
 // # Outputs, per model
 //
@@ -55,13 +62,17 @@
 //
 // # Cost
 //
-// The profiles are read and decoded 8 at a time and merged in name order, so
-// memory holds at most 8 decoded profiles. Decoding dominates: at the
-// sampler's default cap (1000 logged rows/s per serving instance, batches of
-// 500) a 5-minute window has 600 profiles, about 336 KB of JSON each with 30
-// numeric features, and one check takes about 5.4 CPU seconds
-// (BenchmarkCheckPeriod). It grows with the number of serving instances, not
-// with the request rate.
+// With aggregates the check reads one object per window, whatever the
+// request rate: about 0.72 MB per window with 30 numeric features at the
+// sampler's defaults (600 batches of 500 rows per 5 minutes), 0.81 MB at
+// ten times that traffic (the recorded batch ids), and about 0.014 CPU
+// seconds per check at both rates (BenchmarkCheckPeriod, layout=aggregate).
+// The former per-batch layout took 600 profiles of about 336 KB and 4.6 CPU
+// seconds per check at 1x, ten times that at 10x (layout=per-batch). The
+// work moved to collect, which reads and rewrites the aggregate per merge
+// (BenchmarkBatch in package collect). Per-batch profiles are read and
+// decoded 8 at a time and merged in name order, so memory holds at most 8
+// decoded profiles.
 //
 // # Closed loop (off by default)
 //
