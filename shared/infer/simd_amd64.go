@@ -209,6 +209,11 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 	kEven := k / 2
 	odd := k%2 == 1
 	var ga [64]int32 // accumulators of one group for two rows (gemm4x2AVX2)
+	qc := requantConsts{lo: float32(rq.Min - rq.ZP), hi: float32(rq.Max - rq.ZP), zp: rq.ZP}
+	perChan := 0
+	if vr.perChan {
+		perChan = 1
+	}
 	i := 0
 	for ; i+2 <= rows || (i < rows && rows >= 2); i += 2 {
 		if i+2 > rows {
@@ -225,6 +230,18 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 		for g := 0; g < p.ng; g++ {
 			b := 4 * g
 			gp := unsafe.Add(wp, 2*g*k2*64)
+			if !odd && b*8+32 <= n {
+				sp := &rq.Scale[0]
+				if vr.perChan {
+					sp = &rq.Scale[b*8]
+				}
+				if useVNNI {
+					gemm4x2QVNNI(gp, r0, r1, kEven, &biasEff[b*8], sp, perChan, &qc, &o0[b*8], &o1[b*8])
+				} else {
+					gemm4x2QAVX2(gp, r0, r1, kEven, &biasEff[b*8], sp, perChan, &qc, &o0[b*8], &o1[b*8])
+				}
+				continue
+			}
 			if useVNNI {
 				gemm4x2VNNI(gp, r0, r1, kEven, &biasEff[b*8], &ga)
 			} else {
@@ -390,6 +407,25 @@ func gemm2Rows(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, vr *vecR
 		}
 	}
 }
+
+// requantConsts are the XNNPack requantization constants the fused
+// assembly kernels read: the clamp bounds minus the zero point, and the zero
+// point.
+type requantConsts struct {
+	lo, hi float32
+	zp     int32
+}
+
+// gemm4x2QAVX2 is gemm4x2AVX2 with the requantization fused: it writes 32
+// int8 outputs of each row (gemm_amd64.s).
+//
+//go:noescape
+func gemm4x2QAVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, scale *float32, perChan int, q *requantConsts, o0, o1 *int8)
+
+// gemm4x2QVNNI is gemm4x2QAVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
+//
+//go:noescape
+func gemm4x2QVNNI(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, scale *float32, perChan int, q *requantConsts, o0, o1 *int8)
 
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
