@@ -303,3 +303,48 @@ func TestGroupCommit(t *testing.T) {
 		t.Errorf("queues left behind: %v", c.queues)
 	}
 }
+
+// FuzzParseAggregate: any bytes give an aggregate or an error, never a
+// panic; an accepted aggregate encodes and parses back to the same rows and
+// batch ids.
+func FuzzParseAggregate(f *testing.F) {
+	ref := reference(f)
+	w, err := drift.NewWindow(ref)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := w.Add(drift.Row{drift.Num(3), drift.Num(-1)}); err != nil {
+		f.Fatal(err)
+	}
+	if err := w.AddPrediction(drift.Cat("1")); err != nil {
+		f.Fatal(err)
+	}
+	a := &Aggregate{Window: w}
+	a.setIDs([]uint64{1, 7, 1 << 60})
+	seed, err := json.Marshal(a)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(seed)
+	f.Add([]byte(`{"version":1,"batches":"AAAAAAAAAAE="}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseAggregate(data, ref)
+		if err != nil {
+			return
+		}
+		again, err := json.Marshal(a)
+		if err != nil {
+			t.Fatalf("encode an accepted aggregate: %v", err)
+		}
+		b, err := ParseAggregate(again, ref)
+		if err != nil {
+			t.Fatalf("re-parse: %v", err)
+		}
+		ia, _ := a.ids()
+		ib, _ := b.ids()
+		if b.Rows() != a.Rows() || !cmp.Equal(ia, ib) {
+			t.Errorf("round trip: rows %d -> %d, ids %v -> %v", a.Rows(), b.Rows(), ia, ib)
+		}
+	})
+}

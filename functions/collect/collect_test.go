@@ -114,7 +114,7 @@ func (f fakeVersions) Get(_ context.Context, name, version string) (registry.Ver
 
 // reference profiles x0 (numeric) and x1 (numeric) of training rows, and a
 // categorical prediction over classes "0" and "1".
-func reference(t *testing.T) *drift.Reference {
+func reference(t testing.TB) *drift.Reference {
 	t.Helper()
 	b, err := drift.NewReferenceBuilder([]drift.Feature{{Name: "x0", Kind: drift.Numeric}, {Name: "x1", Kind: drift.Numeric}})
 	if err != nil {
