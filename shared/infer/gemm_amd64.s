@@ -630,3 +630,87 @@ vqconst:
 	VMOVDQU Y4, 0(AX)
 	VZEROUPPER
 	RET
+
+// func gemm2RowsQAVX2(w0, w1, x unsafe.Pointer, k, rows, pairs int, bias *int32, scale *float32, perChan int, q *requantConsts, out *int8)
+//
+// gemm2RowsAVX2 for exactly 16 output channels with the requantization of
+// gemm4x2QAVX2 fused: row r's 16 int8 outputs go to out+16r.
+TEXT ·gemm2RowsQAVX2(SB), NOSPLIT, $0-88
+	MOVQ scale+56(FP), AX
+	MOVQ perChan+64(FP), BX
+	TESTQ BX, BX
+	JEQ sone
+	VMOVUPS 0(AX), Y8
+	VMOVUPS 32(AX), Y9
+	JMP sconst
+
+sone:
+	VBROADCASTSS 0(AX), Y8
+	VMOVAPS Y8, Y9
+
+sconst:
+	MOVQ q+72(FP), AX
+	VBROADCASTSS 0(AX), Y10
+	VBROADCASTSS 4(AX), Y11
+	VPBROADCASTD 8(AX), Y12
+	VMOVDQU permPack<>(SB), Y13
+	MOVQ w0+0(FP), R11
+	MOVQ w1+8(FP), R12
+	MOVQ x+16(FP), SI
+	MOVQ k+24(FP), R13
+	MOVQ rows+32(FP), DX
+	MOVQ pairs+40(FP), R14
+	MOVQ bias+48(FP), AX
+	MOVQ out+80(FP), DI
+	VMOVDQU 0(AX), Y14
+	VMOVDQU 32(AX), Y15
+	TESTQ DX, DX
+	JLE sdone
+	TESTQ R14, R14
+	JLE sdone
+
+srow:
+	VMOVDQA Y14, Y0
+	VMOVDQA Y15, Y1
+	MOVQ SI, R8
+	MOVQ R11, R9
+	MOVQ R12, R10
+	MOVQ R14, CX
+
+spair:
+	VPBROADCASTW (R8), X2
+	VPMOVSXBW X2, Y2
+	VPMADDWD (R9), Y2, Y3
+	VPADDD Y3, Y0, Y0
+	VPMADDWD (R10), Y2, Y4
+	VPADDD Y4, Y1, Y1
+	ADDQ $2, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	DECQ CX
+	JNZ spair
+
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y8, Y0, Y0
+	VMULPS Y9, Y1, Y1
+	VMAXPS Y10, Y0, Y0
+	VMAXPS Y10, Y1, Y1
+	VMINPS Y11, Y0, Y0
+	VMINPS Y11, Y1, Y1
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VPADDD Y12, Y0, Y0
+	VPADDD Y12, Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
+	VPACKSSWB Y0, Y0, Y0
+	VPERMD Y0, Y13, Y0
+	VMOVDQU X0, 0(DI)
+	ADDQ $16, DI
+	ADDQ R13, SI
+	DECQ DX
+	JNZ srow
+
+sdone:
+	VZEROUPPER
+	RET

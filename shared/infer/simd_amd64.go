@@ -386,9 +386,19 @@ func gemm2RowsAVX2(w0, w1, x unsafe.Pointer, k, rows, pairs int, bias *int32, ac
 // which is then requantized.
 func gemm2Rows(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, vr *vecRequant, rq *kernels.Requant, out []int8) {
 	n, k := p.n, p.k
-	var ra [64 * 16]int32
 	w0 := unsafe.Pointer(&p.w[0])
 	w1 := unsafe.Add(w0, p.k2*32)
+	if n == 16 {
+		qc := requantConsts{lo: float32(rq.Min - rq.ZP), hi: float32(rq.Max - rq.ZP), zp: rq.ZP}
+		perChan := 0
+		if vr.perChan {
+			perChan = 1
+		}
+		_ = out[rows*16-1]
+		gemm2RowsQAVX2(w0, w1, unsafe.Pointer(&x[0]), k, rows, p.k2, &biasEff[0], &rq.Scale[0], perChan, &qc, &out[0])
+		return
+	}
+	var ra [64 * 16]int32
 	for first := 0; first < rows; first += 64 {
 		m := min(64, rows-first)
 		gemm2RowsAVX2(w0, w1, unsafe.Pointer(&x[first*k]), k, m, p.k2, &biasEff[0], &ra[0])
@@ -426,6 +436,12 @@ func gemm4x2QAVX2(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, scale *float
 //
 //go:noescape
 func gemm4x2QVNNI(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, scale *float32, perChan int, q *requantConsts, o0, o1 *int8)
+
+// gemm2RowsQAVX2 is gemm2RowsAVX2 for 16 channels with the requantization
+// fused: it writes 16 int8 per row (gemm_amd64.s).
+//
+//go:noescape
+func gemm2RowsQAVX2(w0, w1, x unsafe.Pointer, k, rows, pairs int, bias *int32, scale *float32, perChan int, q *requantConsts, out *int8)
 
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
