@@ -714,3 +714,82 @@ spair:
 sdone:
 	VZEROUPPER
 	RET
+
+// func dw16RowQAVX2(src unsafe.Pointer, step, npix int, taps *int, pairs int, w unsafe.Pointer, biasLo, biasHi *int32, scaleLo, scaleHi *float32, q *requantConsts, out unsafe.Pointer, outStep int)
+//
+// dw16RowAVX2 with the requantization of gemm4x2QAVX2 fused: pixel p's 16
+// int8 outputs (channel order restored by VPACKSSDW of the two halves, then
+// VPACKSSWB of its 128-bit lanes) go to out+p*outStep.
+TEXT ·dw16RowQAVX2(SB), NOSPLIT, $0-104
+	MOVQ scaleLo+64(FP), AX
+	VMOVUPS 0(AX), Y8
+	MOVQ scaleHi+72(FP), AX
+	VMOVUPS 0(AX), Y9
+	MOVQ q+80(FP), AX
+	VBROADCASTSS 0(AX), Y10
+	VBROADCASTSS 4(AX), Y11
+	VPBROADCASTD 8(AX), Y12
+	MOVQ src+0(FP), SI
+	MOVQ step+8(FP), R10
+	MOVQ npix+16(FP), R11
+	MOVQ taps+24(FP), R12
+	MOVQ pairs+32(FP), R13
+	MOVQ w+40(FP), R14
+	MOVQ biasLo+48(FP), AX
+	MOVQ biasHi+56(FP), BX
+	MOVQ out+88(FP), DI
+	MOVQ outStep+96(FP), DX
+	VMOVDQU 0(AX), Y14
+	VMOVDQU 0(BX), Y15
+	TESTQ R11, R11
+	JLE qddone
+	TESTQ R13, R13
+	JLE qddone
+
+qdpix:
+	VMOVDQA Y14, Y0
+	VMOVDQA Y15, Y1
+	MOVQ R12, R8
+	MOVQ R14, R9
+	MOVQ R13, CX
+
+qdtap:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	VPMOVSXBW (SI)(AX*1), Y2
+	VPMOVSXBW (SI)(BX*1), Y3
+	VPUNPCKLWD Y3, Y2, Y4
+	VPUNPCKHWD Y3, Y2, Y5
+	VPMADDWD 0(R9), Y4, Y4
+	VPADDD Y4, Y0, Y0
+	VPMADDWD 32(R9), Y5, Y5
+	VPADDD Y5, Y1, Y1
+	ADDQ $16, R8
+	ADDQ $64, R9
+	DECQ CX
+	JNZ qdtap
+
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VMULPS Y8, Y0, Y0
+	VMULPS Y9, Y1, Y1
+	VMAXPS Y10, Y0, Y0
+	VMAXPS Y10, Y1, Y1
+	VMINPS Y11, Y0, Y0
+	VMINPS Y11, Y1, Y1
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y1, Y1
+	VPADDD Y12, Y0, Y0
+	VPADDD Y12, Y1, Y1
+	VPACKSSDW Y1, Y0, Y0
+	VEXTRACTI128 $1, Y0, X2
+	VPACKSSWB X2, X0, X0
+	VMOVDQU X0, 0(DI)
+	ADDQ DX, DI
+	ADDQ R10, SI
+	DECQ R11
+	JNZ qdpix
+
+qddone:
+	VZEROUPPER
+	RET

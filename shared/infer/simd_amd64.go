@@ -443,6 +443,12 @@ func gemm4x2QVNNI(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, scale *float
 //go:noescape
 func gemm2RowsQAVX2(w0, w1, x unsafe.Pointer, k, rows, pairs int, bias *int32, scale *float32, perChan int, q *requantConsts, out *int8)
 
+// dw16RowQAVX2 is dw16RowAVX2 with the requantization fused: it writes 16
+// int8 per pixel (gemm_amd64.s).
+//
+//go:noescape
+func dw16RowQAVX2(src unsafe.Pointer, step, npix int, taps *int, pairs int, w unsafe.Pointer, biasLo, biasHi *int32, scaleLo, scaleHi *float32, q *requantConsts, out unsafe.Pointer, outStep int)
+
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
 //go:noescape
@@ -494,20 +500,46 @@ func depthwise16SIMD(p *packedConv, st *convState, s kernels.ConvShape, rq *kern
 	// requantized here.
 	npix := (s.OutW + step - 1) / step
 	ra := st.dwRow[:npix*16]
+	pixStep := step * s.StrideW * C
+	qc := requantConsts{lo: float32(rq.Min - rq.ZP), hi: float32(rq.Max - rq.ZP), zp: rq.ZP}
+	// nFull pixels (per row and block) have 16 outputs inside the block:
+	// all of them when C is a multiple of 16, all but an odd last pixel
+	// with two pixels of 8 channels per vector, none otherwise (the last
+	// block would overrun the pixel).
+	nFull := 0
+	switch {
+	case step == 2:
+		nFull = s.OutW / 2
+	case C%16 == 0:
+		nFull = npix
+	}
 	for b := 0; b < s.Batch; b++ {
 		for oy := 0; oy < s.OutH; oy++ {
 			rowBase := (b*st.padH + oy*s.StrideH) * st.padW * C
 			rowOut := (b*s.OutH + oy) * s.OutW * C
 			for blk := 0; blk < cb; blk++ {
 				c := blk * 16
-				dw16RowAVX2(unsafe.Add(pp, rowBase+c), step*s.StrideW*C, npix, &tapOff[0], t2,
-					unsafe.Add(wp, 2*blk*t2*32), &st.dwBiasLo[blk*8], &st.dwBiasHi[blk*8], &ra[0])
+				src := unsafe.Add(pp, rowBase+c)
+				wb := unsafe.Add(wp, 2*blk*t2*32)
+				j0 := 0
+				if nFull > 0 {
+					// Pixels whose 16 outputs are all in this block: the
+					// assembly requantizes and stores them.
+					dw16RowQAVX2(src, pixStep, nFull, &tapOff[0], t2, wb, &st.dwBiasLo[blk*8], &st.dwBiasHi[blk*8],
+						&st.dwScaleLo[blk*8], &st.dwScaleHi[blk*8], &qc, unsafe.Pointer(&out[rowOut+c]), step*C)
+					j0 = nFull
+				}
+				if j0 == npix {
+					continue
+				}
+				dw16RowAVX2(unsafe.Add(src, j0*pixStep), pixStep, npix-j0, &tapOff[0], t2,
+					wb, &st.dwBiasLo[blk*8], &st.dwBiasHi[blk*8], &ra[0])
 				sLo := archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleLo[blk*8:]))
 				sHi := archsimd.LoadFloat32x8((*[8]float32)(st.dwScaleHi[blk*8:]))
-				for j := 0; j < npix; j++ {
+				for j := j0; j < npix; j++ {
 					ox := j * step
-					aLo := archsimd.LoadInt32x8((*[8]int32)(ra[16*j:]))
-					aHi := archsimd.LoadInt32x8((*[8]int32)(ra[16*j+8:]))
+					aLo := archsimd.LoadInt32x8((*[8]int32)(ra[16*(j-j0):]))
+					aHi := archsimd.LoadInt32x8((*[8]int32)(ra[16*(j-j0)+8:]))
 					fLo := aLo.ConvertToFloat32().Mul(sLo).Max(lo).Min(hi).RoundToEven()
 					fHi := aHi.ConvertToFloat32().Mul(sHi).Max(lo).Min(hi).RoundToEven()
 					q := fLo.ConvertToInt32().Add(zp).SaturateToInt16ConcatGrouped(fHi.ConvertToInt32().Add(zp))

@@ -74,11 +74,14 @@ func TestDepthwiseKernelsAgree(t *testing.T) {
 
 func testDepthwiseKernelsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for i := 0; i < 80; i++ {
+	for i := 0; i < 120; i++ {
 		ic := 1 + r.IntN(20)
 		m := 1
 		if i%5 == 1 {
 			ic = 8 // two pixels per vector when the stride is 1
+		}
+		if i%7 == 6 {
+			ic = 16 * (1 + r.IntN(2)) // whole 16-channel blocks: requantized in assembly
 		}
 		if i%3 == 0 {
 			ic, m = 1, 1+r.IntN(10)
