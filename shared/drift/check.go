@@ -3,9 +3,12 @@ package drift
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
+	"sync/atomic"
 )
 
 // Method names a drift statistic used for a verdict.
@@ -277,54 +280,81 @@ func CheckSample(schema []Feature, ref, cur Sample, policy Policy) (*Report, err
 			return nil, fmt.Errorf("check samples: %w: sample has %d/%d columns for %d features", ErrSchema, len(s.Num), len(s.Str), len(schema))
 		}
 	}
-	var r *Report
 	results := make([]FeatureResult, len(schema))
-	var refID Reference
-	refID.Version = Version
-	for i, f := range schema {
-		fr := FeatureResult{Feature: f.Name, Kind: f.Kind}
-		var st Stats
-		var p Profile
-		if f.Kind == Numeric {
-			rs, cs := sortedFinite(ref.Num[i]), sortedFinite(cur.Num[i])
-			b.cols[i] = colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), values: rs}
-			if p, err = b.cols[i].profile(f, b.opts); err != nil {
-				return nil, fmt.Errorf("check samples: %w", err)
+	profiles := make([]Profile, len(schema))
+	errs := make([]error, len(schema))
+	// Features are independent: check them on up to GOMAXPROCS goroutines,
+	// each taking the next feature index, and keep the results in schema
+	// order so the report does not depend on the scheduling.
+	workers := min(runtime.GOMAXPROCS(0), len(schema))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(schema) {
+					return
+				}
+				results[i], profiles[i], errs[i] = checkSampleFeature(b, i, schema[i], ref, cur, policy)
 			}
-			fr.Count, fr.Missing = int64(len(cs)), cur.Rows-int64(len(cs))
-			if len(cs) > 0 && len(rs) > 0 {
-				st, err = numericSampleStats(rs, cs, &p, policy.wantKSPValue(int64(len(cs))))
-			}
-		} else {
-			rs, cs := ref.Str[i], cur.Str[i]
-			c := colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), cats: map[string]int64{}}
-			for _, v := range rs {
-				c.cats[v]++
-			}
-			if p, err = c.profile(f, b.opts); err != nil {
-				return nil, fmt.Errorf("check samples: %w", err)
-			}
-			fr.Count, fr.Missing = int64(len(cs)), cur.Rows-int64(len(cs))
-			if len(cs) > 0 && len(rs) > 0 {
-				st, err = categoricalSampleStats(rs, cs)
-			}
-		}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("check samples: feature %q: %w", f.Name, err)
-		}
-		if p.Numeric != nil {
-			p.Numeric.FineEdges, p.Numeric.FineHist, p.Numeric.FineSum = nil, nil, nil // not part of the id
-		}
-		refID.Features = append(refID.Features, p)
-		if fr.Count == 0 || p.Count == 0 {
-			results[i] = fr.insufficient(policy)
-		} else {
-			results[i] = fr.decide(st, policy)
+			return nil, err
 		}
 	}
-	r = &Report{Version: Version, Reference: refID.hash(), Path: "samples", Rows: cur.Rows, Policy: policy, Features: results}
+	refID := Reference{Version: Version, Features: profiles}
+	r := &Report{Version: Version, Reference: refID.hash(), Path: "samples", Rows: cur.Rows, Policy: policy, Features: results}
 	r.summarize()
 	return r, nil
+}
+
+// checkSampleFeature checks feature i of two samples and returns its result
+// and its reference profile (without the fine bins, which are not part of the
+// reference id). It writes only b.cols[i], so features can run concurrently.
+func checkSampleFeature(b *ReferenceBuilder, i int, f Feature, ref, cur Sample, policy Policy) (FeatureResult, Profile, error) {
+	fr := FeatureResult{Feature: f.Name, Kind: f.Kind}
+	var st Stats
+	var p Profile
+	var err error
+	if f.Kind == Numeric {
+		rs, cs := sortedFinite(ref.Num[i]), sortedFinite(cur.Num[i])
+		b.cols[i] = colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), values: rs}
+		if p, err = b.cols[i].profile(f, b.opts); err != nil {
+			return fr, p, fmt.Errorf("check samples: %w", err)
+		}
+		fr.Count, fr.Missing = int64(len(cs)), cur.Rows-int64(len(cs))
+		if len(cs) > 0 && len(rs) > 0 {
+			st, err = numericSampleStats(rs, cs, &p, policy.wantKSPValue(int64(len(cs))))
+		}
+		b.cols[i].values = nil // the sorted copy is not needed after the statistics
+	} else {
+		rs, cs := ref.Str[i], cur.Str[i]
+		c := colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), cats: map[string]int64{}}
+		for _, v := range rs {
+			c.cats[v]++
+		}
+		if p, err = c.profile(f, b.opts); err != nil {
+			return fr, p, fmt.Errorf("check samples: %w", err)
+		}
+		fr.Count, fr.Missing = int64(len(cs)), cur.Rows-int64(len(cs))
+		if len(cs) > 0 && len(rs) > 0 {
+			st, err = categoricalSampleStats(rs, cs)
+		}
+	}
+	if err != nil {
+		return fr, p, fmt.Errorf("check samples: feature %q: %w", f.Name, err)
+	}
+	if p.Numeric != nil {
+		p.Numeric.FineEdges, p.Numeric.FineHist, p.Numeric.FineSum = nil, nil, nil // not part of the id
+	}
+	if fr.Count == 0 || p.Count == 0 {
+		return fr.insufficient(policy), p, nil
+	}
+	return fr.decide(st, policy), p, nil
 }
 
 func (r *Report) summarize() {
