@@ -793,3 +793,71 @@ qdtap:
 qddone:
 	VZEROUPPER
 	RET
+
+// func conv1Row8QAVX2(src unsafe.Pointer, sw, npix int, taps *int, pairs int, w unsafe.Pointer, bias *int32, scale *float32, q *requantConsts, out *int8)
+//
+// conv1Row8AVX2 for exactly 8 output channels with the requantization of
+// gemm4x2QAVX2 fused (scale[0:8] per channel): pixel p's 8 int8 outputs go
+// to out+8p.
+TEXT ·conv1Row8QAVX2(SB), NOSPLIT, $0-80
+	MOVQ scale+56(FP), AX
+	VMOVUPS 0(AX), Y8
+	MOVQ q+64(FP), AX
+	VBROADCASTSS 0(AX), Y10
+	VBROADCASTSS 4(AX), Y11
+	VPBROADCASTD 8(AX), Y12
+	MOVQ src+0(FP), SI
+	MOVQ sw+8(FP), R10
+	MOVQ npix+16(FP), R11
+	MOVQ taps+24(FP), R12
+	MOVQ pairs+32(FP), R13
+	MOVQ w+40(FP), R14
+	MOVQ bias+48(FP), AX
+	MOVQ out+72(FP), DI
+	VMOVDQU 0(AX), Y15
+	TESTQ R11, R11
+	JLE c8done
+	TESTQ R13, R13
+	JLE c8done
+
+c8pix:
+	VMOVDQA Y15, Y0
+	MOVQ R12, R8
+	MOVQ R14, R9
+	MOVQ R13, CX
+
+c8tap:
+	MOVQ 0(R8), AX
+	MOVQ 8(R8), BX
+	MOVBQSX (SI)(AX*1), AX
+	MOVBQSX (SI)(BX*1), BX
+	MOVWLZX AX, AX
+	SHLL $16, BX
+	ORL BX, AX
+	VMOVD AX, X1
+	VPBROADCASTD X1, Y1
+	VPMADDWD 0(R9), Y1, Y1
+	VPADDD Y1, Y0, Y0
+	ADDQ $16, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ c8tap
+
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y8, Y0, Y0
+	VMAXPS Y10, Y0, Y0
+	VMINPS Y11, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD Y12, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKSSDW X1, X0, X0
+	VPACKSSWB X0, X0, X0
+	VMOVQ X0, 0(DI)
+	ADDQ $8, DI
+	ADDQ R10, SI
+	DECQ R11
+	JNZ c8pix
+
+c8done:
+	VZEROUPPER
+	RET

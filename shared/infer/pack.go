@@ -275,8 +275,9 @@ type convState struct {
 	// (an even count; a phantom last tap repeats the previous one with zero
 	// weights), and bias and scales in the kernel's lane order.
 	tapOff               []int
-	rowAcc               []int32 // one input channel: accumulators of an output row
-	dwRow                []int32 // 16-channel depthwise: accumulators of an output row
+	rowAcc               []int32    // one input channel: accumulators of an output row
+	scale8               [8]float32 // one input channel, per-tensor scale: the scale repeated
+	dwRow                []int32    // 16-channel depthwise: accumulators of an output row
 	dwBiasLo, dwBiasHi   []int32
 	dwScaleLo, dwScaleHi []float32
 }

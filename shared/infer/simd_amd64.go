@@ -449,6 +449,12 @@ func gemm2RowsQAVX2(w0, w1, x unsafe.Pointer, k, rows, pairs int, bias *int32, s
 //go:noescape
 func dw16RowQAVX2(src unsafe.Pointer, step, npix int, taps *int, pairs int, w unsafe.Pointer, biasLo, biasHi *int32, scaleLo, scaleHi *float32, q *requantConsts, out unsafe.Pointer, outStep int)
 
+// conv1Row8QAVX2 is conv1Row8AVX2 for 8 channels with the requantization
+// fused (gemm_amd64.s).
+//
+//go:noescape
+func conv1Row8QAVX2(src unsafe.Pointer, sw, npix int, taps *int, pairs int, w unsafe.Pointer, bias *int32, scale *float32, q *requantConsts, out *int8)
+
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
 //go:noescape
@@ -589,6 +595,25 @@ func conv1SIMD(p *packedGEMM, st *convState, s kernels.ConvShape, rq *kernels.Re
 		// At most 8 channels: the assembly kernel accumulates a whole
 		// output row, then the row is requantized.
 		ra := st.rowAcc[:s.OutW*8]
+		if n == 8 {
+			// The assembly also requantizes (8 per-channel scales).
+			qc := requantConsts{lo: float32(rq.Min - rq.ZP), hi: float32(rq.Max - rq.ZP), zp: rq.ZP}
+			sc := rq.Scale
+			if !vr.perChan {
+				sc = st.scale8[:]
+				for i := range sc {
+					sc[i] = rq.Scale[0]
+				}
+			}
+			for b := 0; b < s.Batch; b++ {
+				for oy := 0; oy < s.OutH; oy++ {
+					row := unsafe.Add(pp, (b*st.padH+oy*s.StrideH)*st.padW)
+					o := (b*s.OutH + oy) * s.OutW * 8
+					conv1Row8QAVX2(row, sw, s.OutW, &tapOff[0], k2, wp, &biasEff[0], &sc[0], &qc, &out[o])
+				}
+			}
+			return
+		}
 		for b := 0; b < s.Batch; b++ {
 			for oy := 0; oy < s.OutH; oy++ {
 				row := unsafe.Add(pp, (b*st.padH+oy*s.StrideH)*st.padW)

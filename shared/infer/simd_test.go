@@ -86,6 +86,9 @@ func testDepthwiseKernelsAgree(t *testing.T) {
 		if i%3 == 0 {
 			ic, m = 1, 1+r.IntN(10)
 		}
+		if i%6 == 3 {
+			m = 8 // one input channel, 8 outputs: requantized in assembly
+		}
 		s := kernels.ConvShape{Batch: 1 + r.IntN(2), InH: 1 + r.IntN(9), InW: 1 + r.IntN(9), InC: ic,
 			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2),
 			DilH: 1 + r.IntN(2), DilW: 1 + r.IntN(2), DepthMultiplier: m}
@@ -109,9 +112,12 @@ func testDepthwiseKernelsAgree(t *testing.T) {
 		for j := range scales {
 			scales[j] = 0.001 + r.Float32()*0.01
 		}
+		if i%6 == 3 {
+			scales = scales[:1] // one weight scale for the tensor
+		}
 		zp := int32(r.IntN(256) - 128)
 		for _, mode := range []Requant{XNNPack, Reference} {
-			rq := kernels.NewRequant(mode, 0.02, scales, 0.05, int32(r.IntN(20)-10), -128, 127, false)
+			rq := kernels.NewRequant(mode, 0.02, scales, 0.05, int32(r.IntN(20)-10), -128, 127, len(scales) == 1)
 			want := make([]int8, s.Batch*s.OutH*s.OutW*s.OutC)
 			kernels.DepthwiseConv2DInt8(s, x, zp, w, bias, rq, want)
 			p := packConv(true, w, s)
