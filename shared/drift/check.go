@@ -494,15 +494,11 @@ func numericSampleStats(ref, cur []float64, p *Profile, wantP bool) (Stats, erro
 		return st, err
 	}
 	st.Labels = binLabels(n.Edges)
-	w, err := Wasserstein(ref, cur)
-	if err != nil {
-		return st, err
-	}
+	// One merged walk gives both KS and Wasserstein (scipy's values, as
+	// KS2Samp and Wasserstein compute them from the same walk).
+	maxS, minD, w := mergeSorted(ref, cur)
 	st.WassersteinNorm = w / wassersteinScale(n.Std)
-	ks, err := ks2samp(ref, cur, wantP)
-	if err != nil {
-		return st, err
-	}
+	ks := ksFromWalk(len(ref), len(cur), maxS, minD, wantP)
 	st.KS, st.KSPValue = ks.Statistic, pvalue(ks.PValue)
 	return st, nil
 }

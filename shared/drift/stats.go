@@ -37,38 +37,22 @@ func ks2samp(a, b []float64, wantP bool) (KSResult, error) {
 	if len(a) == 0 || len(b) == 0 {
 		return KSResult{}, fmt.Errorf("ks two-sample: %w", ErrEmpty)
 	}
-	n1, n2 := len(a), len(b)
-	var maxS, minD float64
-	i, j := 0, 0
-	for i < n1 || j < n2 {
-		var v float64
-		switch {
-		case i == n1:
-			v = b[j]
-		case j == n2:
-			v = a[i]
-		default:
-			v = math.Min(a[i], b[j])
-		}
-		for i < n1 && a[i] <= v {
-			i++
-		}
-		for j < n2 && b[j] <= v {
-			j++
-		}
-		d := float64(i)/float64(n1) - float64(j)/float64(n2)
-		maxS = math.Max(maxS, d)
-		minD = math.Min(minD, d)
-	}
+	maxS, minD, _ := mergeSorted(a, b)
+	return ksFromWalk(len(a), len(b), maxS, minD, wantP), nil
+}
+
+// ksFromWalk turns mergeSorted's extremes into the two-sided statistic, as
+// scipy does, and the exact p-value when wantP.
+func ksFromWalk(n1, n2 int, maxS, minD float64, wantP bool) KSResult {
 	minS := math.Min(math.Max(-minD, 0), 1)
 	d := maxS
 	if minS > maxS {
 		d = minS
 	}
 	if !wantP {
-		return KSResult{Statistic: d, PValue: math.NaN()}, nil
+		return KSResult{Statistic: d, PValue: math.NaN()}
 	}
-	return ksExact(int64(n1), int64(n2), d), nil
+	return ksExact(int64(n1), int64(n2), d)
 }
 
 // ksExact returns the exact two-sided p-value for statistic d with sample
@@ -179,19 +163,20 @@ func Wasserstein(a, b []float64) (float64, error) {
 	if len(a) == 0 || len(b) == 0 {
 		return 0, fmt.Errorf("wasserstein: %w", ErrEmpty)
 	}
+	_, _, w := mergeSorted(a, b)
+	return w, nil
+}
+
+// mergeSorted walks the merged distinct values of two non-empty sorted
+// samples once. At each value v, after both empirical CDFs have stepped past
+// v, it takes d = F_a(v) - F_b(v): maxS and minD are the largest and
+// smallest d (both start at 0), for KS; w sums |d| * (next value - v), the
+// Wasserstein integral. Both statistics share the walk, so a feature costs
+// one pass over its sorted samples instead of two.
+func mergeSorted(a, b []float64) (maxS, minD, w float64) {
 	na, nb := float64(len(a)), float64(len(b))
 	i, j := 0, 0
-	var sum float64
-	next := func() float64 {
-		switch {
-		case i == len(a):
-			return b[j]
-		case j == len(b):
-			return a[i]
-		}
-		return math.Min(a[i], b[j])
-	}
-	v := next()
+	v := min(a[0], b[0])
 	for {
 		for i < len(a) && a[i] <= v {
 			i++
@@ -199,14 +184,23 @@ func Wasserstein(a, b []float64) (float64, error) {
 		for j < len(b) && b[j] <= v {
 			j++
 		}
-		if i == len(a) && j == len(b) {
-			break
+		d := float64(i)/na - float64(j)/nb
+		maxS = max(maxS, d)
+		minD = min(minD, d)
+		var next float64
+		switch {
+		case i == len(a) && j == len(b):
+			return maxS, minD, w
+		case i == len(a):
+			next = b[j]
+		case j == len(b):
+			next = a[i]
+		default:
+			next = min(a[i], b[j])
 		}
-		w := next()
-		sum += math.Abs(float64(i)/na-float64(j)/nb) * (w - v)
-		v = w
+		w += math.Abs(d) * (next - v)
+		v = next
 	}
-	return sum, nil
 }
 
 // JensenShannon is scipy.spatial.distance.jensenshannon(p, q) with the
