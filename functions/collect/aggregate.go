@@ -25,6 +25,9 @@ import (
 // window's aggregate cannot take more than a few hundred merges anyway.
 const MaxBatchIDs = 16384
 
+// callTimeout bounds one storage call of a merge.
+const callTimeout = time.Minute
+
 // DefaultAttempts bounds the read-merge-write attempts of one batch.
 const DefaultAttempts = 12
 
@@ -191,7 +194,9 @@ func (c *Collector) mergeGroup(ctx context.Context, name string, ref *drift.Refe
 			case <-time.After(d):
 			}
 		}
-		data, gen, err := c.Store.ReadGen(ctx, c.Bucket, name)
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		data, gen, err := c.Store.ReadGen(cctx, c.Bucket, name)
+		cancel()
 		var agg *Aggregate
 		switch {
 		case errors.Is(err, blob.ErrNotExist):
@@ -245,7 +250,9 @@ func (c *Collector) mergeGroup(ctx context.Context, name string, ref *drift.Refe
 		}
 		m["rows"] = strconv.FormatInt(agg.Window.Rows(), 10)
 		m["batches"] = strconv.FormatInt(int64(len(ids))+agg.Unrecorded, 10)
-		_, err = c.Store.PutIf(ctx, c.Bucket, name, body, blob.WriteOptions{ContentType: "application/json", Metadata: m}, gen)
+		cctx, cancel = context.WithTimeout(ctx, callTimeout)
+		_, err = c.Store.PutIf(cctx, c.Bucket, name, body, blob.WriteOptions{ContentType: "application/json", Metadata: m}, gen)
+		cancel()
 		if errors.Is(err, blob.ErrPrecondition) {
 			continue
 		}
