@@ -90,8 +90,8 @@
 // reference loops). Assembly because Go's register allocator spilled
 // accumulators of the archsimd GEMM every step and requantizing from memory
 // cost as much as the multiplications. Without GOEXPERIMENT=simd plain Go is
-// used (about 30x slower). AVX-512 narrowing instructions are used only when
-// the CPU has them.
+// used (5-7 ms on person_detect). AVX-512 narrowing instructions are used
+// only when the CPU has them.
 //
 // Measured on the 2-core AMD EPYC dev machine (AVX-512 with VNNI),
 // person_detect int8, one goroutine (shared/infer/testdata/bench_vs_litert.sh,
@@ -100,7 +100,7 @@
 // 0.133 ms against 0.125 ms, 1.06x the official runtime (54 GMAC/s); up
 // from 0.373 ms (2.98x) before the assembly kernels. The target of
 // 1.5x is met; the goal of beating the official runtime is not yet.
-// Without GOEXPERIMENT=simd: 4.9 ms. Reference mode uses the vector GEMM but
-// scalar requantization. The per-layer benchmark (BenchmarkPersonDetectLayers,
-// GOMAXPROCS=1) shows each operator's time and MAC rate.
+// Reference mode uses the vector GEMM but scalar requantization (2.7 ms).
+// The per-layer benchmark (BenchmarkPersonDetectLayers, GOMAXPROCS=1) shows
+// each operator's time and MAC rate.
 package infer
