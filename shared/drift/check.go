@@ -230,6 +230,23 @@ type Sample struct {
 // SampleOf turns rows into a Sample.
 func SampleOf(schema []Feature, rows []Row) (Sample, error) {
 	s := Sample{Rows: int64(len(rows)), Num: make([][]float64, len(schema)), Str: make([][]string, len(schema))}
+	// Every column gets room for one value per row up front; the numeric
+	// ones share one pointer-free array, which the garbage collector does
+	// not scan.
+	numeric := 0
+	for _, f := range schema {
+		if f.Kind == Numeric {
+			numeric++
+		}
+	}
+	backing := make([]float64, numeric*len(rows))
+	for i, f := range schema {
+		if f.Kind == Numeric {
+			s.Num[i], backing = backing[:0:len(rows)], backing[len(rows):]
+		} else {
+			s.Str[i] = make([]string, 0, len(rows))
+		}
+	}
 	for _, row := range rows {
 		if len(row) != len(schema) {
 			return s, fmt.Errorf("sample of rows: %w: %d values for %d features", ErrSchema, len(row), len(schema))
@@ -259,7 +276,8 @@ func CheckSamples(schema []Feature, ref, cur []Row, policy Policy) (*Report, err
 	if err != nil {
 		return nil, fmt.Errorf("check samples: current: %w", err)
 	}
-	return CheckSample(schema, rs, cs, policy)
+	// The samples are this call's own: sort them in place instead of copying.
+	return checkSample(schema, rs, cs, policy, true)
 }
 
 // CheckSample compares two raw samples exactly: the reference profile (bins,
@@ -268,6 +286,12 @@ func CheckSamples(schema []Feature, ref, cur []Row, policy Policy) (*Report, err
 // samples (unlike profiles, which fold values outside the reference
 // vocabulary into one bucket). Both samples stay in memory.
 func CheckSample(schema []Feature, ref, cur Sample, policy Policy) (*Report, error) {
+	return checkSample(schema, ref, cur, policy, false)
+}
+
+// checkSample is CheckSample; owned says the numeric columns belong to the
+// call and may be filtered and sorted in place.
+func checkSample(schema []Feature, ref, cur Sample, policy Policy, owned bool) (*Report, error) {
 	if err := policy.validate(); err != nil {
 		return nil, fmt.Errorf("check samples: %w", err)
 	}
@@ -291,12 +315,13 @@ func CheckSample(schema []Feature, ref, cur Sample, policy Policy) (*Report, err
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			var sc radixScratch
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(schema) {
 					return
 				}
-				results[i], profiles[i], errs[i] = checkSampleFeature(b, i, schema[i], ref, cur, policy)
+				results[i], profiles[i], errs[i] = checkSampleFeature(b, &sc, owned, i, schema[i], ref, cur, policy)
 			}
 		})
 	}
@@ -315,13 +340,19 @@ func CheckSample(schema []Feature, ref, cur Sample, policy Policy) (*Report, err
 // checkSampleFeature checks feature i of two samples and returns its result
 // and its reference profile (without the fine bins, which are not part of the
 // reference id). It writes only b.cols[i], so features can run concurrently.
-func checkSampleFeature(b *ReferenceBuilder, i int, f Feature, ref, cur Sample, policy Policy) (FeatureResult, Profile, error) {
+func checkSampleFeature(b *ReferenceBuilder, sc *radixScratch, owned bool, i int, f Feature, ref, cur Sample, policy Policy) (FeatureResult, Profile, error) {
 	fr := FeatureResult{Feature: f.Name, Kind: f.Kind}
 	var st Stats
 	var p Profile
 	var err error
 	if f.Kind == Numeric {
-		rs, cs := sortedFinite(ref.Num[i]), sortedFinite(cur.Num[i])
+		var rs, cs []float64
+		if owned {
+			rs, cs = sortFinite(ref.Num[i][:0], ref.Num[i], sc), sortFinite(cur.Num[i][:0], cur.Num[i], sc)
+		} else {
+			rs = sortFinite(make([]float64, 0, len(ref.Num[i])), ref.Num[i], sc)
+			cs = sortFinite(make([]float64, 0, len(cur.Num[i])), cur.Num[i], sc)
+		}
 		b.cols[i] = colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), values: rs}
 		if p, err = b.cols[i].profile(f, b.opts); err != nil {
 			return fr, p, fmt.Errorf("check samples: %w", err)

@@ -8,7 +8,26 @@ import (
 // sortFloats sorts finite values ascending. Large slices use an LSD radix
 // sort on the order-preserving bit pattern of the floats (about 4x faster
 // than a comparison sort at a million values), small ones slices.Sort.
-func sortFloats(xs []float64) {
+func sortFloats(xs []float64) { sortFloatsWith(xs, nil) }
+
+// radixScratch holds the radix sort's two key buffers, so that one goroutine
+// sorting many columns allocates them once.
+type radixScratch struct{ keys, tmp []uint64 }
+
+// buffers returns two buffers of n keys, from sc when it is not nil.
+func (sc *radixScratch) buffers(n int) ([]uint64, []uint64) {
+	if sc == nil {
+		return make([]uint64, n), make([]uint64, n)
+	}
+	if cap(sc.keys) < n {
+		sc.keys, sc.tmp = make([]uint64, n), make([]uint64, n)
+	}
+	return sc.keys[:n], sc.tmp[:n]
+}
+
+// sortFloatsWith is sortFloats with the key buffers taken from sc (nil:
+// allocate them).
+func sortFloatsWith(xs []float64, sc *radixScratch) {
 	if len(xs) < 1<<12 {
 		slices.Sort(xs)
 		return
@@ -17,7 +36,7 @@ func sortFloats(xs []float64) {
 		return
 	}
 	n := len(xs)
-	keys := make([]uint64, n)
+	keys, tmp := sc.buffers(n)
 	for i, x := range xs {
 		b := math.Float64bits(x)
 		if b>>63 == 1 {
@@ -33,7 +52,6 @@ func sortFloats(xs []float64) {
 			counts[d][byte(k>>(8*d))]++
 		}
 	}
-	tmp := make([]uint64, n)
 	for d := range 8 {
 		c := &counts[d]
 		if c[byte(keys[0]>>(8*d))] == n {

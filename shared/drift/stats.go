@@ -350,12 +350,17 @@ func sign(x float64) float64 {
 
 // sortedFinite returns a sorted copy of xs without NaN and infinities.
 func sortedFinite(xs []float64) []float64 {
-	out := make([]float64, 0, len(xs))
+	return sortFinite(make([]float64, 0, len(xs)), xs, nil)
+}
+
+// sortFinite appends the finite values of xs to dst, sorts them and returns
+// them; dst may be xs[:0] to filter and sort xs in place.
+func sortFinite(dst, xs []float64, sc *radixScratch) []float64 {
 	for _, x := range xs {
 		if finite(x) {
-			out = append(out, x)
+			dst = append(dst, x)
 		}
 	}
-	sortFloats(out)
-	return out
+	sortFloatsWith(dst, sc)
+	return dst
 }
