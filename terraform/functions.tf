@@ -44,7 +44,7 @@ resource "google_cloudfunctions2_function" "function" {
     min_instance_count               = 0
     ingress_settings                 = "ALLOW_INTERNAL_ONLY"
     all_traffic_on_latest_revision   = true
-    max_instance_request_concurrency = 1
+    max_instance_request_concurrency = try(each.value.concurrency, 1)
     environment_variables            = local.runtime_env
   }
 
