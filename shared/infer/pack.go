@@ -29,6 +29,11 @@ type packedGEMM struct {
 	ng     int     // full groups of 4 blocks
 	w      []int16 // nb * k2 * 16
 	colSum []int32 // Σ_k w[n,k]
+	// w8 packs the full groups as int8 quads of k for VPDPBUSD (nil unless
+	// k is a multiple of 4): for group g and quad u, 128 bytes at
+	// (g*k/4+u)*128, block i of the group at +32i, channel j at +4j, then
+	// w[n, 4u..4u+3].
+	w8 []int8
 }
 
 // blockAt returns where block b starts in w and the distance between its
@@ -52,6 +57,16 @@ func packGEMM(w []int8, n, k int) *packedGEMM {
 			v := w[o*k+d]
 			p.w[base+(d/2)*stride+2*j+d%2] = int16(v)
 			p.colSum[o] += int32(v)
+		}
+	}
+	if k%4 == 0 && p.ng > 0 {
+		k4 := k / 4
+		p.w8 = make([]int8, p.ng*k4*128)
+		for o := 0; o < min(p.ng*32, n); o++ {
+			g, i, j := o/32, (o%32)/8, o%8
+			for d := 0; d < k; d++ {
+				p.w8[(g*k4+d/4)*128+i*32+j*4+d%4] = w[o*k+d]
+			}
 		}
 	}
 	return p

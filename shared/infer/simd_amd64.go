@@ -235,7 +235,9 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 				if vr.perChan {
 					sp = &rq.Scale[b*8]
 				}
-				if useVNNI {
+				if useVNNI && p.w8 != nil {
+					gemm4x2QBUSD(unsafe.Pointer(&p.w8[g*(k/4)*128]), r0, r1, k/4, &biasEff[b*8], sp, perChan, &qc, &o0[b*8], &o1[b*8], &p.colSum[b*8])
+				} else if useVNNI {
 					gemm4x2QVNNI(gp, r0, r1, kEven, &biasEff[b*8], sp, perChan, &qc, &o0[b*8], &o1[b*8])
 				} else {
 					gemm4x2QAVX2(gp, r0, r1, kEven, &biasEff[b*8], sp, perChan, &qc, &o0[b*8], &o1[b*8])
@@ -454,6 +456,12 @@ func dw16RowQAVX2(src unsafe.Pointer, step, npix int, taps *int, pairs int, w un
 //
 //go:noescape
 func conv1Row8QAVX2(src unsafe.Pointer, sw, npix int, taps *int, pairs int, w unsafe.Pointer, bias *int32, scale *float32, q *requantConsts, out *int8)
+
+// gemm4x2QBUSD is gemm4x2QVNNI on int8 quads with VPDPBUSD, for K a
+// multiple of 4 (gemm_amd64.s).
+//
+//go:noescape
+func gemm4x2QBUSD(w, r0, r1 unsafe.Pointer, quads int, bias *int32, scale *float32, perChan int, q *requantConsts, o0, o1 *int8, colSum *int32)
 
 // gemm4x2VNNI is gemm4x2AVX2 with AVX512-VNNI's VPDPWSSD (gemm_amd64.s).
 //
