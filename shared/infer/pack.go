@@ -45,6 +45,10 @@ func (p *packedGEMM) blockAt(b int) (base, stride int) {
 	return p.ng*p.k2*64 + (b-4*p.ng)*p.k2*16, 16
 }
 
+// packQuads makes packGEMM add the int8 quad packing (packedGEMM.w8), set
+// where the VPDPBUSD kernel can run.
+var packQuads bool
+
 func packGEMM(w []int8, n, k int) *packedGEMM {
 	p := &packedGEMM{n: n, k: k, nb: (n + 7) / 8, k2: (k + 1) / 2}
 	p.ng = p.nb / 4
@@ -59,7 +63,7 @@ func packGEMM(w []int8, n, k int) *packedGEMM {
 			p.colSum[o] += int32(v)
 		}
 	}
-	if k%4 == 0 && p.ng > 0 {
+	if packQuads && k%4 == 0 && p.ng > 0 {
 		k4 := k / 4
 		p.w8 = make([]int8, p.ng*k4*128)
 		for o := 0; o < min(p.ng*32, n); o++ {

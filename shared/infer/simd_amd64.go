@@ -23,6 +23,7 @@ func init() {
 		gemmRows = gemmRowsSIMD
 		depthwisePadded = depthwisePaddedSIMD
 		depthwise16 = depthwise16SIMD
+		packQuads = useVNNI
 		conv1 = conv1SIMD
 	}
 }
