@@ -350,10 +350,12 @@ func checkSampleFeature(b *ReferenceBuilder, sc *radixScratch, owned bool, i int
 		if owned {
 			rs, cs = sortFinite(ref.Num[i][:0], ref.Num[i], sc), sortFinite(cur.Num[i][:0], cur.Num[i], sc)
 		} else {
-			rs = sortFinite(make([]float64, 0, len(ref.Num[i])), ref.Num[i], sc)
-			cs = sortFinite(make([]float64, 0, len(cur.Num[i])), cur.Num[i], sc)
+			// The copies live in the worker's buffers: nothing keeps them
+			// after this feature (the profile copies what it needs).
+			sc.ref, sc.cur = sortFinite(sc.ref[:0], ref.Num[i], sc), sortFinite(sc.cur[:0], cur.Num[i], sc)
+			rs, cs = sc.ref, sc.cur
 		}
-		b.cols[i] = colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), values: rs}
+		b.cols[i] = colBuilder{count: int64(len(rs)), missing: ref.Rows - int64(len(rs)), values: rs, sortedFinite: true}
 		if p, err = b.cols[i].profile(f, b.opts); err != nil {
 			return fr, p, fmt.Errorf("check samples: %w", err)
 		}
@@ -519,8 +521,7 @@ func pvalue(p float64) *float64 {
 func numericSampleStats(ref, cur []float64, p *Profile, wantP bool) (Stats, error) {
 	var st Stats
 	n := p.Numeric
-	ch, _ := histogramSorted(cur, n.Edges)
-	rc, cc := floats(n.Hist), floats(ch)
+	rc, cc := floats(n.Hist), floats(countsSorted(cur, n.Edges))
 	if err := st.binStats(rc, cc); err != nil {
 		return st, err
 	}

@@ -426,6 +426,9 @@ type colBuilder struct {
 	count, missing int64
 	values         []float64
 	cats           map[string]int64
+	// sortedFinite: values are already sorted and finite (CheckSample's
+	// sorted copies), so profile need not check and sort them again.
+	sortedFinite bool
 }
 
 // NewReferenceBuilder returns a builder for rows of the given schema.
@@ -518,12 +521,14 @@ func (c *colBuilder) profile(f Feature, o BuilderOptions) (Profile, error) {
 		return p, nil
 	}
 	xs := c.values // sorted in place: the order of the builder's values does not matter
-	for _, x := range xs {
-		if math.IsInf(x, 0) {
-			return p, fmt.Errorf("feature %q: %w: infinite value", f.Name, ErrSchema)
+	if !c.sortedFinite {
+		for _, x := range xs {
+			if math.IsInf(x, 0) {
+				return p, fmt.Errorf("feature %q: %w: infinite value", f.Name, ErrSchema)
+			}
 		}
+		sortFloats(xs)
 	}
-	sortFloats(xs)
 	np := &NumericProfile{}
 	p.Numeric = np
 	if len(xs) > 0 {
@@ -535,7 +540,7 @@ func (c *colBuilder) profile(f Feature, o BuilderOptions) (Profile, error) {
 		np.Edges = dedup(np.Edges)
 		np.FineEdges = fineEdges(xs, o.FineBins, np.Edges)
 	}
-	np.Hist, _ = histogramSorted(xs, np.Edges)
+	np.Hist = countsSorted(xs, np.Edges)
 	np.FineHist, np.FineSum = histogramSorted(xs, np.FineEdges)
 	return p, nil
 }
@@ -667,6 +672,23 @@ func histogramSorted(sorted []float64, edges []float64) ([]int64, []float64) {
 		s[k] += x
 	}
 	return h, s
+}
+
+// countsSorted is the count half of histogramSorted, by binary search: the
+// values in bin k of sorted values are those after the last value <= the
+// previous edge and up to the last value <= edges[k], so the cost is
+// O(len(edges) log n) instead of a pass over the values.
+func countsSorted(sorted []float64, edges []float64) []int64 {
+	h := make([]int64, len(edges)+1)
+	prev := 0
+	for k, e := range edges {
+		// the first value > e; the edges ascend, so search after prev
+		at := prev + sort.Search(len(sorted)-prev, func(i int) bool { return sorted[prev+i] > e })
+		h[k] = int64(at - prev)
+		prev = at
+	}
+	h[len(edges)] = int64(len(sorted) - prev)
+	return h
 }
 
 func histogram(sorted []float64, edges []float64) []int64 {

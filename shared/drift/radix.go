@@ -11,8 +11,12 @@ import (
 func sortFloats(xs []float64) { sortFloatsWith(xs, nil) }
 
 // radixScratch holds the radix sort's two key buffers, so that one goroutine
-// sorting many columns allocates them once.
-type radixScratch struct{ keys, tmp []uint64 }
+// sorting many columns allocates them once, and (for CheckSample) the two
+// buffers its sorted copies of a feature's samples are made in.
+type radixScratch struct {
+	keys, tmp []uint64
+	ref, cur  []float64
+}
 
 // buffers returns two buffers of n keys, from sc when it is not nil.
 func (sc *radixScratch) buffers(n int) ([]uint64, []uint64) {
