@@ -38,7 +38,7 @@ const ReferenceArtifact = "reference"
 
 // DefaultWindow is the length of a window: the drift check's period
 // (config.DriftSchedule, every 5 minutes).
-const DefaultWindow = 5 * time.Minute
+const DefaultWindow = config.DefaultCollectWindow
 
 // Store reads and writes objects (package blob's Store).
 type Store interface {
@@ -83,10 +83,7 @@ func defaultCollector(ctx context.Context) (*Collector, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := DefaultWindow
-	if v, err := time.ParseDuration(os.Getenv("MEGA_COLLECT_WINDOW")); err == nil && v >= time.Minute {
-		w = v
-	}
+	w := config.CollectWindow(os.LookupEnv)
 	defaultC = &Collector{Store: env.Blob, Versions: registry.New(env.Docs), Bucket: env.Config.ArtifactsBucket, Window: w}
 	return defaultC, nil
 }

@@ -41,7 +41,7 @@ const ReferenceArtifact = "reference"
 // Defaults of the period and of collect's window length.
 const (
 	DefaultPeriod = 5 * time.Minute
-	DefaultWindow = 5 * time.Minute
+	DefaultWindow = config.DefaultCollectWindow
 )
 
 // CheckIDLayout formats a check time as it appears in object names and
@@ -117,14 +117,9 @@ func optionsFromLookup(lookup func(string) (string, bool)) (Options, error) {
 		*dst = d
 	}
 	dur("MEGA_DRIFT_PERIOD", &o.Period)
-	// The window length is collect's setting, read exactly as collect reads
-	// it (a value it ignores falls back to the default here too), so both
-	// agree on the object layout.
-	if v, ok := lookup("MEGA_COLLECT_WINDOW"); ok {
-		if d, err := time.ParseDuration(v); err == nil && d >= time.Minute {
-			o.Window = d
-		}
-	}
+	// The window length is collect's setting, read by the same function
+	// collect uses, so both agree on the object layout.
+	o.Window = config.CollectWindow(lookup)
 	switch v, _ := lookup("MEGA_DRIFT_RETRAIN"); strings.ToLower(strings.TrimSpace(v)) {
 	case "", "0", "false":
 	case "1", "true":

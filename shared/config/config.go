@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Topic names. Each message published on a pipeline topic carries a JSON
@@ -83,6 +84,22 @@ var Triggers = []Trigger{
 // DriftSchedule is the cron schedule of the drift check, used by Terraform's
 // Cloud Scheduler job and by the local stack's scheduler.
 const DriftSchedule = "*/5 * * * *"
+
+// DefaultCollectWindow is the length of the windows collect files logged
+// predictions in, and that the drift check merges.
+const DefaultCollectWindow = 5 * time.Minute
+
+// CollectWindow reads MEGA_COLLECT_WINDOW: a duration of at least one minute;
+// anything else means DefaultCollectWindow. Collect and the drift check both
+// read it here, so they agree on the object layout.
+func CollectWindow(lookup func(string) (string, bool)) time.Duration {
+	if v, ok := lookup("MEGA_COLLECT_WINDOW"); ok {
+		if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil && d >= time.Minute {
+			return d
+		}
+	}
+	return DefaultCollectWindow
+}
 
 // DefaultProject is the project id used against the local emulators.
 const DefaultProject = "megapipe-local"
