@@ -81,26 +81,28 @@
 // pairs for VPMADDWD; with one input channel it (like a one-channel
 // CONV_2D) reads the padded image directly, without im2col.
 // Built with GOEXPERIMENT=simd on amd64 with AVX2, the inner loops use
-// simd/archsimd, and the hot ones are Go assembly (gemm_amd64.s): the
-// GEMM for 32 channels x 2 rows (and 16 channels x 64 rows), the depthwise
-// rows and the one-input-channel rows, with XNNPack requantization fused
-// into the store where a whole vector of outputs belongs to the layer, and
-// AVX512-VNNI's VPDPWSSD in the 32-channel GEMM where the CPU has it (tests
-// run both instruction sets and both narrowing variants against the
-// reference loops). Assembly because Go's register allocator spilled
-// accumulators of the archsimd GEMM every step and requantizing from memory
-// cost as much as the multiplications. Without GOEXPERIMENT=simd plain Go is
-// used (5-7 ms on person_detect). AVX-512 narrowing instructions are used
-// only when the CPU has them.
+// simd/archsimd, and the hot ones are Go assembly (gemm_amd64.s): the GEMM
+// for 32 channels x 2 rows (and 16 channels x 64 rows), the depthwise rows
+// and the one-input-channel rows, with XNNPack requantization fused into
+// the store where a whole vector of outputs belongs to the layer. Where the
+// CPU has AVX512-VNNI, the 32-channel GEMM uses VPDPBUSD on int8 quads of k
+// (K a multiple of 4; inputs made unsigned by flipping the sign bit, the
+// bias lowered by 128*Σw) or else VPDPWSSD on int16 pairs. Tests run every
+// instruction set and narrowing variant against the reference loops.
+// Assembly because Go's register allocator spilled accumulators of the
+// archsimd GEMM every step, and requantizing from memory cost as much as
+// the multiplications. Without GOEXPERIMENT=simd plain Go is used (5-7 ms on
+// person_detect).
 //
 // Measured on the 2-core AMD EPYC dev machine (AVX-512 with VNNI),
 // person_detect int8, one goroutine (shared/infer/testdata/bench_vs_litert.sh,
 // alternating with the official native runtime ai-edge-litert 2.3.0 with
-// XNNPACK, num_threads=1, 3 rounds of 1000, load average 2.6-5.4): median
-// 0.133 ms against 0.125 ms, 1.06x the official runtime (54 GMAC/s); up
-// from 0.373 ms (2.98x) before the assembly kernels. The target of
-// 1.5x is met; the goal of beating the official runtime is not yet.
-// Reference mode uses the vector GEMM but scalar requantization (2.7 ms).
-// The per-layer benchmark (BenchmarkPersonDetectLayers, GOMAXPROCS=1) shows
-// each operator's time and MAC rate.
+// XNNPACK, num_threads=1, 3 rounds of 1000, load average 2.6-8.3): median
+// 0.106 ms (p90 0.108-0.135) against 0.125 ms, 0.85x the official runtime
+// (68 GMAC/s), 0 allocations per inference; before the assembly kernels
+// 0.373 ms (2.98x). On AVX2 machines without VNNI expect the int16 kernels'
+// speed (about 0.13 ms here, 1.06x). Reference mode uses the vector GEMM but
+// scalar requantization (2.7 ms). The per-layer benchmark
+// (BenchmarkPersonDetectLayers, GOMAXPROCS=1) shows each operator's time and
+// MAC rate.
 package infer
