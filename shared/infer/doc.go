@@ -100,8 +100,9 @@
 // XNNPACK, num_threads=1, 3 rounds of 1000, load average 2.6-8.3): median
 // 0.106 ms (p90 0.108-0.135) against 0.125 ms, 0.85x the official runtime
 // (68 GMAC/s), 0 allocations per inference; before the assembly kernels
-// 0.373 ms (2.98x). On AVX2 machines without VNNI expect the int16 kernels'
-// speed (about 0.13 ms here, 1.06x). Reference mode uses the vector GEMM but
+// 0.373 ms (2.98x). Machines without AVX512-VNNI run the int16 AVX2
+// kernels, which were not timed alone (with VPDPWSSD instead of VPDPBUSD:
+// 0.133 ms, 1.06x). Reference mode uses the vector GEMM but
 // scalar requantization (2.7 ms). The per-layer benchmark
 // (BenchmarkPersonDetectLayers, GOMAXPROCS=1) shows each operator's time and
 // MAC rate.
