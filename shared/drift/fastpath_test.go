@@ -169,3 +169,77 @@ func TestCheckSampleKeepsInputsAndMatchesRows(t *testing.T) {
 		t.Errorf("CheckSample changed the current sample:\n%s", diff)
 	}
 }
+
+// sortFinite must drop NaN and infinities and sort the rest, in place or
+// into a buffer, small and large alike. The radix path (4,096 finite values
+// and more) puts -0 before +0; slices.Sort, below that, treats them as equal.
+// Sorted input is kept as it is.
+func TestSortFinite(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 9))
+	totalOrder := func(a, b float64) int {
+		switch {
+		case a < b:
+			return -1
+		case a > b:
+			return 1
+		case math.Signbit(a) && !math.Signbit(b):
+			return -1
+		case !math.Signbit(a) && math.Signbit(b):
+			return 1
+		}
+		return 0
+	}
+	for it, n := range []int{0, 10, 4095, 4100, 5000, 20000, 70000} {
+		xs := make([]float64, n)
+		for i := range xs {
+			switch r.IntN(10) {
+			case 0:
+				xs[i] = math.NaN()
+			case 1:
+				xs[i] = math.Inf(1 - 2*r.IntN(2))
+			case 2:
+				xs[i] = math.Copysign(0, float64(1-2*r.IntN(2)))
+			case 3:
+				xs[i] = float64(r.IntN(3))
+			default:
+				xs[i] = r.NormFloat64() * math.Pow(10, float64(r.IntN(20)-10))
+			}
+		}
+		var want []float64
+		for _, x := range xs {
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				want = append(want, x)
+			}
+		}
+		slices.SortFunc(want, totalOrder)
+		signed := len(want) >= 1<<12
+		var sc radixScratch
+		if got := sortFinite(nil, xs, &sc); !sameFloats(want, got, signed) {
+			t.Errorf("case %d (%d values), into a buffer: got %d values, not the sorted finite ones", it, n, len(got))
+		}
+		if got := sortFinite(xs[:0], xs, nil); !sameFloats(want, got, signed) {
+			t.Errorf("case %d (%d values), in place: got %d values, not the sorted finite ones", it, n, len(got))
+		}
+		// Already sorted, with +0 before -0: kept as it is.
+		sorted := append(slices.Clone(want), 1e300)
+		if k := slices.Index(sorted, 0); k >= 0 {
+			sorted = slices.Insert(sorted, k, 0, math.Copysign(0, -1))
+		}
+		if got := sortFinite(nil, sorted, &sc); !sameFloats(sorted, got, true) {
+			t.Errorf("case %d: sorted input was reordered", it)
+		}
+	}
+}
+
+// sameFloats compares a and b value by value; signed also tells -0 from +0.
+func sameFloats(a, b []float64, signed bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] || (signed && math.Signbit(a[i]) != math.Signbit(b[i])) {
+			return false
+		}
+	}
+	return true
+}
