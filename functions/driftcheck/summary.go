@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/megapipe/mega/shared/config"
+	"github.com/megapipe/mega/shared/docstore"
 	"github.com/megapipe/mega/shared/events"
 	"github.com/megapipe/mega/shared/registry"
 )
@@ -172,17 +173,9 @@ func History(ctx context.Context, docs *firestore.Client, model string, limit in
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	snaps, err := q.Documents(ctx).GetAll()
+	out, err := docstore.All[Summary](ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("list drift checks of %s: %w", model, err)
-	}
-	out := make([]Summary, 0, len(snaps))
-	for _, sn := range snaps {
-		var s Summary
-		if err := sn.DataTo(&s); err != nil {
-			return nil, fmt.Errorf("decode %s: %w", sn.Ref.Path, err)
-		}
-		out = append(out, s)
 	}
 	return out, nil
 }

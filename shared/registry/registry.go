@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/megapipe/mega/shared/config"
+	"github.com/megapipe/mega/shared/docstore"
 )
 
 // Errors.
@@ -233,17 +234,9 @@ func (r *Registry) Models(ctx context.Context) ([]Model, error) {
 
 // Versions lists a model's versions, newest first.
 func (r *Registry) Versions(ctx context.Context, name string) ([]Version, error) {
-	snaps, err := r.model(name).Collection("versions").OrderBy("number", firestore.Desc).Documents(ctx).GetAll()
+	out, err := docstore.All[Version](ctx, r.model(name).Collection("versions").OrderBy("number", firestore.Desc))
 	if err != nil {
 		return nil, fmt.Errorf("registry: list versions of %s: %w", name, err)
-	}
-	out := make([]Version, 0, len(snaps))
-	for _, s := range snaps {
-		var v Version
-		if err := s.DataTo(&v); err != nil {
-			return nil, fmt.Errorf("registry: decode %s: %w", s.Ref.Path, err)
-		}
-		out = append(out, v)
 	}
 	return out, nil
 }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/megapipe/mega/shared/config"
+	"github.com/megapipe/mega/shared/docstore"
 )
 
 // Statuses of runs and steps.
@@ -232,17 +233,9 @@ func (s *Store) List(ctx context.Context, limit int) ([]Run, error) {
 	if limit > 0 {
 		q = q.Limit(limit)
 	}
-	snaps, err := q.Documents(ctx).GetAll()
+	out, err := docstore.All[Run](ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("runs: list: %w", err)
-	}
-	out := make([]Run, 0, len(snaps))
-	for _, snap := range snaps {
-		var r Run
-		if err := snap.DataTo(&r); err != nil {
-			return nil, fmt.Errorf("runs: decode %s: %w", snap.Ref.ID, err)
-		}
-		out = append(out, r)
 	}
 	return out, nil
 }
