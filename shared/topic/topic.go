@@ -1,9 +1,13 @@
 // Package topic publishes Megapipe's Pub/Sub messages. It follows
 // PUBSUB_EMULATOR_HOST like the official client.
 //
-// Publishing is bounded by the caller's context: a publish that cannot reach
-// Pub/Sub fails when the context ends, and the caller treats that as a
-// transient failure (the event is retried).
+// A publish is bounded by PublishTimeout, and Publish waits for the client's
+// own verdict, not for the caller's context: the client keeps retrying a
+// message in the background until its timeout, whatever happens to the
+// context it was given, so returning earlier would leave a message that may
+// still be sent after the caller has decided to retry the whole event (a
+// duplicate downstream). A failure is transient: the caller's event is
+// retried.
 package topic
 
 import (
@@ -20,8 +24,8 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// DefaultTimeout bounds one publish when the caller's context has no deadline.
-const DefaultTimeout = 30 * time.Second
+// PublishTimeout bounds one publish: the client gives up on the message then.
+const PublishTimeout = 10 * time.Second
 
 // Publisher publishes to topics of one project.
 type Publisher struct {
@@ -54,19 +58,19 @@ func (p *Publisher) publisher(topic string) *pubsub.Publisher {
 	// Messages of one step are few; send each at once.
 	pub.PublishSettings.CountThreshold = 1
 	pub.PublishSettings.DelayThreshold = time.Millisecond
-	pub.PublishSettings.Timeout = DefaultTimeout
+	pub.PublishSettings.Timeout = PublishTimeout
 	p.pubs[topic] = pub
 	return pub
 }
 
 // Publish sends one message and waits for the server's id.
 func (p *Publisher) Publish(ctx context.Context, topic string, data []byte, attrs map[string]string) (string, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
-		defer cancel()
-	}
-	id, err := p.publisher(topic).Publish(ctx, &pubsub.Message{Data: data, Attributes: attrs}).Get(ctx)
+	res := p.publisher(topic).Publish(ctx, &pubsub.Message{Data: data, Attributes: attrs})
+	// Wait for the client's verdict (it comes within PublishTimeout); the
+	// margin only guards against a client that never answers.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), PublishTimeout+5*time.Second)
+	defer cancel()
+	id, err := res.Get(wctx)
 	if err != nil {
 		return "", fmt.Errorf("topic: publish to %s: %w", topic, err)
 	}
