@@ -123,6 +123,25 @@ func quantCheck(t *Tensor, what string) error {
 	return nil
 }
 
+// weightedTypes checks the types of a weighted op (FULLY_CONNECTED, CONV_2D,
+// DEPTHWISE_CONV_2D): float32 throughout, or int8 input, weights and output
+// with an int32 bias, each int8 tensor quantized. It reports which.
+func weightedTypes(n *node, x, w, b, y *Tensor) (float bool, err error) {
+	switch {
+	case x.Type == tflite.Float32 && w.Type == tflite.Float32 && y.Type == tflite.Float32 && (b == nil || b.Type == tflite.Float32):
+		return true, nil
+	case x.Type == tflite.Int8 && w.Type == tflite.Int8 && y.Type == tflite.Int8 && (b == nil || b.Type == tflite.Int32):
+	default:
+		return false, typeErr(n, x, w, b, y)
+	}
+	for _, t := range []*Tensor{x, w, y} {
+		if err := quantCheck(t, "int8"); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 func typeErr(n *node, ts ...*Tensor) error {
 	var types []string
 	for _, t := range ts {
@@ -193,19 +212,12 @@ func (k *fcKernel) prepare(ip *Interpreter, n *node) error {
 		y.Shape = []int{k.batch, k.outN}
 	}
 	n.macs = int64(k.batch) * int64(k.inDim) * int64(k.outN)
-	switch {
-	case x.Type == tflite.Float32 && w.Type == tflite.Float32 && y.Type == tflite.Float32 && (b == nil || b.Type == tflite.Float32):
-		k.float = true
+	if k.float, err = weightedTypes(n, x, w, b, y); err != nil {
+		return err
+	}
+	if k.float {
 		k.lo, k.hi = kernels.FloatActivationRange(a)
 		return nil
-	case x.Type == tflite.Int8 && w.Type == tflite.Int8 && y.Type == tflite.Int8 && (b == nil || b.Type == tflite.Int32):
-	default:
-		return typeErr(n, x, w, b, y)
-	}
-	for _, t := range []*Tensor{x, w, y} {
-		if err := quantCheck(t, "int8"); err != nil {
-			return err
-		}
 	}
 	ws := w.scales()
 	if len(ws) != 1 && len(ws) != k.outN {
@@ -319,19 +331,12 @@ func (k *convKernel) prepare(ip *Interpreter, n *node) error {
 	} else {
 		n.macs = s.MACs()
 	}
-	switch {
-	case x.Type == tflite.Float32 && w.Type == tflite.Float32 && y.Type == tflite.Float32 && (b == nil || b.Type == tflite.Float32):
-		k.float = true
+	if k.float, err = weightedTypes(n, x, w, b, y); err != nil {
+		return err
+	}
+	if k.float {
 		k.lo, k.hi = kernels.FloatActivationRange(a)
 		return nil
-	case x.Type == tflite.Int8 && w.Type == tflite.Int8 && y.Type == tflite.Int8 && (b == nil || b.Type == tflite.Int32):
-	default:
-		return typeErr(n, x, w, b, y)
-	}
-	for _, t := range []*Tensor{x, w, y} {
-		if err := quantCheck(t, "int8"); err != nil {
-			return err
-		}
 	}
 	ws := w.scales()
 	if len(ws) != 1 && len(ws) != s.OutC {
