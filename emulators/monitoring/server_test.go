@@ -36,6 +36,14 @@ type fakeClock struct {
 	t  time.Time
 }
 
+// newFakeClock returns a clock stopped at an arbitrary instant. Tests derive
+// their times from its Now, never from the wall clock, so they mean the same
+// on any date (the emulator trims points older than its retention against
+// this clock).
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)}
+}
+
 func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
@@ -224,14 +232,15 @@ func TestMetricDescriptors(t *testing.T) {
 }
 
 func TestCreateTimeSeriesRules(t *testing.T) {
-	env := startEnv(t, Options{})
+	clock := newFakeClock()
+	env := startEnv(t, Options{Now: clock.Now})
 	ctx := context.Background()
 	typ := "custom.googleapis.com/megapipe/test/g"
 	if _, err := env.metrics.CreateMetricDescriptor(ctx, &monitoringpb.CreateMetricDescriptorRequest{Name: "projects/" + testProject,
 		MetricDescriptor: gaugeDescriptor(typ, "model")}); err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	t0 := clock.Now()
 	a := map[string]string{"model": "a"}
 	b := map[string]string{"model": "b"}
 	two := doublePoint(typ, a, t0, 1)
@@ -296,10 +305,11 @@ func TestCreateTimeSeriesRules(t *testing.T) {
 }
 
 func TestCreateTimeSeriesSummaryDetail(t *testing.T) {
-	env := startEnv(t, Options{})
+	clock := newFakeClock()
+	env := startEnv(t, Options{Now: clock.Now})
 	ctx := context.Background()
 	typ := "custom.googleapis.com/megapipe/test/s"
-	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	t0 := clock.Now()
 	if err := write(ctx, env.metrics, doublePoint(typ, map[string]string{"m": "a"}, t0, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -350,10 +360,11 @@ func list(t *testing.T, env *testEnv, filter string, start, end time.Time, agg *
 }
 
 func TestListTimeSeriesAggregation(t *testing.T) {
-	env := startEnv(t, Options{})
+	clock := newFakeClock()
+	env := startEnv(t, Options{Now: clock.Now})
 	ctx := context.Background()
 	typ := "custom.googleapis.com/megapipe/test/l"
-	t0 := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+	t0 := clock.Now()
 	// model a: 1..6 every 30 s from t0+30s to t0+180s; model b: 10, 20, 30 every 60 s.
 	for i := 1; i <= 6; i++ {
 		ts := []*monitoringpb.TimeSeries{doublePoint(typ, map[string]string{"model": "a"}, t0.Add(time.Duration(30*i)*time.Second), float64(i))}
