@@ -25,6 +25,10 @@ type Options struct {
 	Data       []byte            // message data [DefaultData]
 	Attributes map[string]string // message attributes [none]
 	Logger     *slog.Logger
+	// Now is the clock the schedule is evaluated on [time.Now]. Run waits
+	// the time from Now() to the next scheduled time, so a clock set
+	// years ahead or behind (tests) fires on its own schedule.
+	Now func() time.Time
 }
 
 // Scheduler publishes a message on a cron schedule.
@@ -33,7 +37,7 @@ type Scheduler struct {
 	sched *Schedule
 	opts  Options
 	log   *slog.Logger
-	now   func() time.Time // the clock; tests replace it
+	now   func() time.Time // Options.Now
 
 	mu   sync.Mutex
 	next time.Time
@@ -63,11 +67,14 @@ func New(ps *pubsub.Client, opts Options) (*Scheduler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s, err := Parse(opts.Schedule)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
-	return &Scheduler{pub: ps.Publisher(opts.Topic), sched: s, opts: opts, log: opts.Logger, now: time.Now}, nil
+	return &Scheduler{pub: ps.Publisher(opts.Topic), sched: s, opts: opts, log: opts.Logger, now: opts.Now}, nil
 }
 
 // TickNow publishes the job's message at once and returns its message id.
@@ -83,7 +90,7 @@ func (s *Scheduler) TickNow(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("scheduler tick on %s: %w", s.opts.Topic, err)
 	}
 	s.mu.Lock()
-	s.last = time.Now()
+	s.last = s.now()
 	s.mu.Unlock()
 	s.log.InfoContext(ctx, "scheduler tick", "topic", s.opts.Topic, "message_id", id)
 	return id, nil
@@ -94,6 +101,14 @@ func (s *Scheduler) Next() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.next
+}
+
+// Last is the time, on the scheduler's clock, of the last tick published
+// (zero before the first).
+func (s *Scheduler) Last() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
 }
 
 // Run publishes at every scheduled time until ctx ends; a failed publish is

@@ -31,20 +31,27 @@ func TestTickNow(t *testing.T) {
 	}
 }
 
-// TestRunFires: Run publishes when the clock reaches a scheduled time. The
-// clock reads 300 ms before 05:00:00, so the tick is due 300 ms later.
+// runningClock returns a clock that reads at at the call and then runs with
+// the machine's monotonic clock, whatever today's date is.
+func runningClock(at time.Time) func() time.Time {
+	start := time.Now()
+	return func() time.Time { return at.Add(time.Since(start)) }
+}
+
+// TestRunFires: Run publishes when its clock reaches a scheduled time. The
+// clock starts 300 ms before 05:00:00, so the tick is due 300 ms later, and
+// the next one at 05:05.
 func TestRunFires(t *testing.T) {
 	env := emulatortest.Start(t)
 	sub := env.CreateSubscription("run-watch", config.TopicDriftTick)
-	s, err := scheduler.New(env.PubSub(), scheduler.Options{Attributes: map[string]string{"origin": "test"}})
+	due := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
+	s, err := scheduler.New(env.PubSub(), scheduler.Options{Attributes: map[string]string{"origin": "test"},
+		Now: runningClock(due.Add(-300 * time.Millisecond))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := time.Date(2026, 11, 27, 4, 59, 59, 700_000_000, time.UTC)
-	scheduler.SetClock(s, func() time.Time { return fake })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	start := time.Now()
 	go func() { done <- s.Run(ctx) }()
 	defer func() {
 		cancel()
@@ -57,10 +64,16 @@ func TestRunFires(t *testing.T) {
 	if m.Attributes["origin"] != "test" || string(m.Data) != scheduler.DefaultData {
 		t.Errorf("tick = %q %v", m.Data, m.Attributes)
 	}
-	if waited := m.PublishTime.Sub(start); waited < 300*time.Millisecond {
-		t.Errorf("published %v after Run started, want at least the 300ms to the scheduled minute", waited)
+	// Run records the tick, then schedules the next one.
+	for deadline := time.Now().Add(20 * time.Second); !s.Next().After(due); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Next = %v 20 s after the tick, want 05:05", s.Next())
+		}
 	}
-	if got, want := s.Next(), time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC); !got.Equal(want) {
+	if last := s.Last(); last.Before(due) || !last.Before(due.Add(5*time.Minute)) {
+		t.Errorf("tick published at %v on the scheduler's clock, want in [%v, +5m)", last, due)
+	}
+	if got, want := s.Next(), due.Add(5*time.Minute); !got.Equal(want) {
 		t.Errorf("Next = %v, want %v", got, want)
 	}
 }
