@@ -14,8 +14,10 @@
 //
 // The check time T is the tick's publish time (UTC, whole seconds), so a
 // redelivered tick checks the same period and writes the same names; its id
-// is T formatted 20060102T150405Z. The period is [T-P, T], P =
-// MEGA_DRIFT_PERIOD (default 5m, the cron period). Package collect folds
+// is T formatted 20060102T150405Z. A tick without a publish time (nor a
+// CloudEvent time) is checked at Checker.Now (default time.Now), the clock
+// that also dates the model's document; tests set it. The period is
+// [T-P, T], P = MEGA_DRIFT_PERIOD (default 5m, the cron period). Package collect folds
 // each prediction batch into one aggregate profile per model version and
 // window of length W = MEGA_COLLECT_WINDOW (default 5m, aligned to UTC):
 // predictions/<model>/<window start 20060102T1504Z>/<version>.window.json

@@ -83,6 +83,9 @@ type Checker struct {
 	Period   time.Duration // default DefaultPeriod
 	Window   time.Duration // collect's window length, default DefaultWindow
 	Retrain  bool          // the closed loop (MEGA_DRIFT_RETRAIN=1)
+	// Now is the clock [time.Now]: the check time of a tick that carries
+	// no publish time, and the "updated" time of the model's document.
+	Now func() time.Time
 
 	refs sync.Map // reference URI -> *drift.Reference
 }
@@ -251,7 +254,7 @@ func (c *Checker) Handle(ctx context.Context, e event.Event) error {
 	}
 	if at.IsZero() {
 		slog.WarnContext(ctx, "tick has no publish time; checking at the current time")
-		at = time.Now()
+		at = c.now()
 	}
 	eventID := e.ID()
 	if eventID == "" {
@@ -369,6 +372,13 @@ func (c *Checker) once(ctx context.Context, model string, at time.Time, effect, 
 		return true, err
 	}
 	return true, nil
+}
+
+func (c *Checker) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 func (c *Checker) period() time.Duration {

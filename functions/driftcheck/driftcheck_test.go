@@ -128,6 +128,13 @@ type clock struct {
 func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
+// clockStart is where the fixture's clock starts: a 5-minute boundary far
+// from any day the tests run on. Every time in these tests derives from the
+// clock (the emulators' and the checker's), none from the wall clock, except
+// in TestCheckNow, whose check time is the publish time the Pub/Sub
+// emulator stamps.
+var clockStart = time.Date(2041, 3, 1, 5, 0, 0, 0, time.UTC)
+
 type fixture struct {
 	emu      *emulatortest.Env
 	env      *step.Env
@@ -153,7 +160,7 @@ func setup(t *testing.T, retrain bool) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { env.Close() })
-	f := &fixture{emu: emu, env: env, ref: reference(t), clock: &clock{}}
+	f := &fixture{emu: emu, env: env, ref: reference(t), clock: &clock{t: clockStart}}
 	f.alerts = emu.CreateSubscription("test-alerts", config.TopicDriftAlerts)
 	f.triggers = emu.CreateSubscription("test-triggers", config.TopicPipelineTrigger)
 
@@ -223,6 +230,7 @@ func setup(t *testing.T, retrain bool) *fixture {
 
 	f.checker = driftcheck.New(env, mw, driftcheck.Options{Policy: drift.DefaultPolicy(), Period: 5 * time.Minute,
 		Window: 5 * time.Minute, Retrain: retrain})
+	f.checker.Now = f.clock.Now
 	return f
 }
 
@@ -369,7 +377,7 @@ func TestDriftCheckLifecycle(t *testing.T) {
 	}
 	f := setup(t, true)
 	ctx := context.Background()
-	base := time.Now().UTC().Add(-2 * time.Hour).Truncate(5 * time.Minute)
+	base := f.clock.Now()
 	lag := 2 * time.Second // the scheduler's publish lag after the cron minute
 
 	// 1. Normal traffic, 3 batches of 400 rows in the window [base, base+5m).
@@ -538,7 +546,7 @@ func TestTickForOneModelAndLateRetry(t *testing.T) {
 		t.Skip("needs the emulators")
 	}
 	f := setup(t, false)
-	base := time.Now().UTC().Add(-3 * time.Hour).Truncate(5 * time.Minute)
+	base := f.clock.Now()
 	f.traffic(t, base, 1, 500, 0, 4)
 	// An unreadable profile and a profile of another reference are skipped
 	// and named in the summary.
@@ -610,6 +618,24 @@ func TestTickForOneModelAndLateRetry(t *testing.T) {
 	bad := tick(t, f.emu.Project, "bad", t2, `{"step":"ingest"}`)
 	if err := f.checker.Handle(context.Background(), bad); err != nil {
 		t.Errorf("bad tick: %v", err)
+	}
+	// A tick without a publish time is checked at the checker's clock,
+	// which also dates the model's document.
+	t3 := base.Add(10*time.Minute + 7*time.Second)
+	f.clock.Set(t3)
+	if err := f.checker.Handle(context.Background(), tick(t, f.emu.Project, "untimed", time.Time{}, `{"step":"driftcheck","model":"churn"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.latest(t, model); s.CheckID != driftcheck.CheckID(t3) {
+		t.Errorf("latest after an untimed tick = %s, want %s", s.CheckID, driftcheck.CheckID(t3))
+	}
+	doc, err := f.env.Docs.Collection(config.CollDrift).Doc(model).Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := doc.DataAt("updated")
+	if at, ok := got.(time.Time); err != nil || !ok || !at.Equal(t3) {
+		t.Errorf("model document updated = %v (%v), want %v", got, err, t3)
 	}
 }
 
@@ -683,7 +709,7 @@ func TestChecksCollectedBatches(t *testing.T) {
 	f := setup(t, false)
 	ctx := context.Background()
 	col := &collect.Collector{Store: f.env.Blob, Versions: registry.New(f.env.Docs), Bucket: f.env.Config.ArtifactsBucket, Window: 5 * time.Minute}
-	base := time.Now().UTC().Add(-time.Hour).Truncate(5 * time.Minute)
+	base := f.clock.Now()
 	r := rand.New(rand.NewPCG(6, 7))
 	want, err := drift.NewWindow(f.ref)
 	if err != nil {

@@ -61,7 +61,7 @@ func (c *Checker) saveSummary(ctx context.Context, s Summary) error {
 		if newer {
 			return nil
 		}
-		return tx.Set(ref, modelDoc{Model: s.Model, Latest: s, Updated: time.Now().UTC()})
+		return tx.Set(ref, modelDoc{Model: s.Model, Latest: s, Updated: c.now().UTC()})
 	})
 	if err != nil {
 		return fmt.Errorf("save summary: %w", err)
