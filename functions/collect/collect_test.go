@@ -209,13 +209,23 @@ func batchFromServer(t *testing.T, rows [][2]float64) []byte {
 	return pub.data[0]
 }
 
+// testPublishTime is the publish time of the test messages: collect reads
+// no clock of its own, and files a row without a time of its own in the
+// window of its message's publish time.
+var testPublishTime = time.Date(2026, 11, 27, 10, 4, 30, 0, time.UTC)
+
 func pubsubEvent(t testing.TB, id string, data []byte) event.Event {
+	t.Helper()
+	return pubsubEventAt(t, id, data, testPublishTime)
+}
+
+func pubsubEventAt(t testing.TB, id string, data []byte, published time.Time) event.Event {
 	t.Helper()
 	e := event.New()
 	e.SetID(id)
 	e.SetType(events.TypeMessagePublished)
 	e.SetSource("//pubsub.googleapis.com/projects/p/topics/predictions")
-	d := events.MessagePublishedData{Message: events.PubsubMessage{Data: data, MessageID: id, PublishTime: time.Now()},
+	d := events.MessagePublishedData{Message: events.PubsubMessage{Data: data, MessageID: id, PublishTime: published},
 		Subscription: "projects/p/subscriptions/collect"}
 	if err := e.SetData("application/json", d); err != nil {
 		t.Fatal(err)
@@ -326,6 +336,27 @@ func TestCollectFilesRowsAndProfile(t *testing.T) {
 	}
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("redelivery changed the objects (-first +second):\n%s", diff)
+	}
+}
+
+// A row without a time is filed in the window of its message's publish
+// time, whatever today's date (2041 and 2009 here).
+func TestRowWithoutTimeUsesPublishTime(t *testing.T) {
+	c, st, _ := setup(t)
+	line := []byte(`{"model":"churn","version":"v2","features":{"x0":1,"x1":2},"outputs":[0.2],"label":"0"}`)
+	for i, at := range []time.Time{time.Date(2041, 3, 1, 5, 9, 59, 0, time.UTC), time.Date(2009, 2, 28, 23, 55, 0, 0, time.UTC)} {
+		if err := c.Handle(context.Background(), pubsubEventAt(t, fmt.Sprintf("u%d", i), line, at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"gs://art/predictions/churn/20090228T2355Z/u1-v2.jsonl",
+		"gs://art/predictions/churn/20090228T2355Z/v2.window.json",
+		"gs://art/predictions/churn/20410301T0505Z/u0-v2.jsonl",
+		"gs://art/predictions/churn/20410301T0505Z/v2.window.json",
+	}
+	if diff := cmp.Diff(want, st.names("gs://art/predictions/")); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
 	}
 }
 
