@@ -95,6 +95,15 @@
 // `mega local down` and `up` keep descriptors, history (Options.Retention,
 // default 7 days), policies, channels and incidents.
 //
+// # Clock
+//
+// Every decision by "now" reads Options.Now (default time.Now): the
+// retention cut, the evaluation windows, condition durations, missing data
+// and auto-close, incident and mutation times, and the dashboard's and JSON
+// API's default windows. Tests set it to a fake clock and derive their
+// point times from it, so they mean the same on any date
+// (emulators/clocktest runs it in 2041 and 2009).
+//
 // # Environment
 //
 //	PUBSUB_EMULATOR_HOST   where Pub/Sub notification channels publish (unset: not published)
