@@ -146,6 +146,32 @@ type fixture struct {
 	mc       *monitoringapi.MetricClient
 	alerts   string // subscription on drift-alerts
 	triggers string // subscription on pipeline-trigger
+	sent     *countingPublisher
+}
+
+// countingPublisher counts the checker's publishes per topic. Publishing
+// returns once the emulator has the message, so when Handle has returned the
+// counts are final: "nothing was published" needs no wait.
+type countingPublisher struct {
+	driftcheck.Publisher
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (p *countingPublisher) PublishJSON(ctx context.Context, topic string, v any, attrs map[string]string) (string, error) {
+	id, err := p.Publisher.PublishJSON(ctx, topic, v, attrs)
+	if err == nil {
+		p.mu.Lock()
+		p.n[topic]++
+		p.mu.Unlock()
+	}
+	return id, err
+}
+
+func (p *countingPublisher) count(topic string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n[topic]
 }
 
 func setup(t *testing.T, retrain bool) *fixture {
@@ -231,6 +257,8 @@ func setup(t *testing.T, retrain bool) *fixture {
 	f.checker = driftcheck.New(env, mw, driftcheck.Options{Policy: drift.DefaultPolicy(), Period: 5 * time.Minute,
 		Window: 5 * time.Minute, Retrain: retrain})
 	f.checker.Now = f.clock.Now
+	f.sent = &countingPublisher{Publisher: f.checker.Topics, n: map[string]int{}}
+	f.checker.Topics = f.sent
 	return f
 }
 
@@ -294,27 +322,6 @@ func (f *fixture) handle(t *testing.T, id string, at time.Time) {
 		t.Fatalf("tick %s: %v", id, err)
 	}
 	f.srv.Evaluate(context.Background()) // EvalInterval -1: the test evaluates, at the check time
-}
-
-// pull receives what arrives on a subscription within d.
-func (f *fixture) pull(t *testing.T, sub string, d time.Duration) []*pubsub.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var mu sync.Mutex
-	var out []*pubsub.Message
-	err := f.emu.PubSub().Subscriber(sub).Receive(ctx, func(_ context.Context, m *pubsub.Message) {
-		mu.Lock()
-		defer mu.Unlock()
-		m.Ack()
-		out = append(out, m)
-	})
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return out
 }
 
 // series returns the values of a metric's points for the model, oldest
@@ -421,8 +428,8 @@ func TestDriftCheckLifecycle(t *testing.T) {
 	if !strings.Contains(string(hb), "<svg") || !strings.Contains(string(hb), "income") {
 		t.Errorf("HTML report lacks charts or features: %.200s", hb)
 	}
-	if msgs := f.pull(t, f.alerts, 2*time.Second); len(msgs) != 0 {
-		t.Errorf("normal traffic published %d alerts", len(msgs))
+	if n := f.sent.count(config.TopicDriftAlerts); n != 0 {
+		t.Errorf("normal traffic published %d alerts", n)
 	}
 	if got := f.series(t, alerting.MetricDriftDatasetShare, ""); !cmp.Equal(got, []float64{0}) {
 		t.Errorf("dataset_share points after check 1 = %v, want [0]", got)
@@ -443,10 +450,10 @@ func TestDriftCheckLifecycle(t *testing.T) {
 	if s2.Verdict != drift.VerdictDrift || !s2.DatasetDrift || s2.Rows != 1200 || !s2.Alerted {
 		t.Fatalf("check 2 = verdict %s rows %d alerted %v, want drift 1200 true", s2.Verdict, s2.Rows, s2.Alerted)
 	}
-	msgs := f.pull(t, f.alerts, 5*time.Second)
-	if len(msgs) != 1 {
-		t.Fatalf("shifted traffic published %d alerts, want 1", len(msgs))
+	if n := f.sent.count(config.TopicDriftAlerts); n != 1 {
+		t.Fatalf("shifted traffic published %d alerts, want 1", n)
 	}
+	msgs := f.emu.Pull(f.alerts, 1, 20*time.Second)
 	var a driftcheck.Alert
 	if err := json.Unmarshal(msgs[0].Data, &a); err != nil {
 		t.Fatal(err)
@@ -462,10 +469,10 @@ func TestDriftCheckLifecycle(t *testing.T) {
 	if open := openIncidents(f.srv, datasetPolicy); len(open) != 1 {
 		t.Errorf("%d dataset drift incidents open, want 1", len(open))
 	}
-	trig := f.pull(t, f.triggers, 5*time.Second)
-	if len(trig) != 1 {
-		t.Fatalf("%d retrain triggers, want 1", len(trig))
+	if n := f.sent.count(config.TopicPipelineTrigger); n != 1 {
+		t.Fatalf("%d retrain triggers, want 1", n)
 	}
+	trig := f.emu.Pull(f.triggers, 1, 20*time.Second)
 	var tm events.Message
 	if err := json.Unmarshal(trig[0].Data, &tm); err != nil {
 		t.Fatal(err)
@@ -482,11 +489,11 @@ func TestDriftCheckLifecycle(t *testing.T) {
 
 	// 2'. The same tick redelivered: nothing is written or published twice.
 	f.handle(t, "tick-2", t2)
-	if msgs := f.pull(t, f.alerts, 2*time.Second); len(msgs) != 0 {
-		t.Errorf("redelivered tick published %d more alerts", len(msgs))
+	if n := f.sent.count(config.TopicDriftAlerts); n != 1 {
+		t.Errorf("redelivered tick published %d more alerts", n-1)
 	}
-	if trig := f.pull(t, f.triggers, time.Second); len(trig) != 0 {
-		t.Errorf("redelivered tick published %d more triggers", len(trig))
+	if n := f.sent.count(config.TopicPipelineTrigger); n != 1 {
+		t.Errorf("redelivered tick published %d more triggers", n-1)
 	}
 	if got := f.series(t, alerting.MetricDriftDatasetShare, ""); !cmp.Equal(got, shares) {
 		t.Errorf("dataset_share points after redelivery = %v, want %v", got, shares)
