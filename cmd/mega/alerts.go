@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,9 +63,11 @@ topic, which receives the incident notifications.`,
 				}
 				dashboard = st.Endpoints.Dashboard
 			}
-			all, err := monitoring.FetchIncidents(cmd.Context(), dashboard, "")
+			fctx, cancel := context.WithTimeout(cmd.Context(), probeTimeout)
+			defer cancel()
+			all, err := monitoring.FetchIncidents(fctx, dashboard, "")
 			if err != nil {
-				return fmt.Errorf("alerts: %w", err)
+				return fmt.Errorf("alerts: monitoring at %s did not answer within %s: %w", dashboard, probeTimeout, err)
 			}
 			out := alertsOutput{Dashboard: dashboard, Open: []monitoring.Incident{}, Recent: []monitoring.Incident{}}
 			since := time.Now().Add(-recent)

@@ -18,6 +18,8 @@ func connect(ctx context.Context) (*step.Env, error) {
 		os.Setenv("GOOGLE_CLOUD_PROJECT", global.Project)
 	} else if err := applyLocalStack(); err != nil {
 		return nil, err
+	} else if err := probeEmulators(ctx); err != nil {
+		return nil, err
 	}
 	cfg, err := config.FromEnv()
 	if err != nil {

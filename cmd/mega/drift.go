@@ -61,6 +61,11 @@ With --json: one summary object with --model, else an array of them.`,
 			}
 			w := cmd.OutOrStdout()
 			if global.JSON {
+				for i := range sums {
+					if sums[i].Features == nil { // Firestore gives an empty list back as nothing
+						sums[i].Features = []driftcheck.FeatureSummary{}
+					}
+				}
 				if model != "" && len(sums) == 1 {
 					return printJSON(w, sums[0])
 				}

@@ -3,13 +3,17 @@
 // jobs (mega step). See README.md for the user guide.
 //
 // Exit codes: 0 success; 1 the command failed (the reason is printed as one
-// line on stderr); 2 the command line was wrong.
+// line on stderr); 2 the command line was wrong (unknown command or flag,
+// missing or extra arguments, a bad flag value, a group command such as
+// `mega local` without its subcommand): the reason and a pointer to --help are
+// printed on stderr. The mapping is made once, in run: an error that a
+// command's RunE returns is a failure unless it is a usageError; every error
+// cobra returns before RunE (argument validators, flag parsing, unknown
+// commands) is a usage error.
 package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,14 +21,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd().ExecuteContext(ctx)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "mega:", oneLine(err))
-		var ue usageError
-		if errors.As(err, &ue) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
+	os.Exit(code)
 }

@@ -53,7 +53,7 @@ func newModelsCmd() *cobra.Command {
 				return err
 			}
 			if global.JSON {
-				return printJSON(cmd.OutOrStdout(), views)
+				return printJSON(cmd.OutOrStdout(), jsonModels(views))
 			}
 			if len(views) == 0 {
 				fmt.Fprintln(cmd.OutOrStdout(), "no models yet: drop a dataset with `mega drop FILE --dataset NAME`")
@@ -82,6 +82,28 @@ func modelViews(ctx context.Context, reg *registry.Registry, names []string) ([]
 		views = append(views, modelView{Model: m, Versions: vs})
 	}
 	return views, nil
+}
+
+// jsonModels is what --json prints: arrays and maps never null (Firestore
+// gives back an empty list or map as nothing), so that the output matches
+// schema/models.schema.json.
+func jsonModels(views []modelView) []modelView {
+	out := make([]modelView, 0, len(views))
+	for _, v := range views {
+		if v.Versions == nil {
+			v.Versions = []registry.Version{}
+		}
+		for i := range v.Versions {
+			if v.Versions[i].Artifacts == nil {
+				v.Versions[i].Artifacts = map[string]registry.Artifact{}
+			}
+			if v.Versions[i].Metrics == nil {
+				v.Versions[i].Metrics = map[string]float64{}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func printModel(w io.Writer, v modelView, detail bool) {

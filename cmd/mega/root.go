@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -38,7 +40,94 @@ func newRootCmd() *cobra.Command {
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return usagef("unknown help topic %q", strings.Join(args, " "))
+			}
+			return cmd.Help()
+		},
+	})
 	return root
+}
+
+// run builds the command tree, runs it with args and the given streams, prints
+// the reason of a failure on stderr and returns the exit code (0, 1 or 2; see
+// the package doc). Tests call it in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.InitDefaultCompletionCmd() // after SetOut: its commands keep the writer they see now
+	markErrors(root)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	var re runError
+	var ue usageError
+	if errors.As(err, &re) && !errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "mega:", oneLine(err))
+		return 1
+	}
+	fmt.Fprintln(stderr, "mega:", oneLine(err))
+	if cmd == nil {
+		cmd = root
+	}
+	fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	return 2
+}
+
+// runError marks an error returned by a command's own RunE: the command ran
+// and failed (exit 1), unless the error is also a usageError.
+type runError struct{ err error }
+
+func (e runError) Error() string { return e.err.Error() }
+func (e runError) Unwrap() error { return e.err }
+
+// markErrors walks the command tree: it wraps every RunE so that its errors
+// are told apart from cobra's own (which are all command-line errors), and
+// gives every group command (subcommands, no RunE) one that rejects an
+// unknown or missing subcommand as a usage error; cobra would print the help
+// and exit 0 for `mega local nosuch`.
+func markErrors(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		markErrors(sub)
+	}
+	if c.RunE == nil && c.Run == nil && c.HasSubCommands() {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q for %q", args[0], cmd.CommandPath())
+			}
+			return usagef("%s needs a subcommand: %s", cmd.CommandPath(), strings.Join(subcommandNames(cmd), ", "))
+		}
+	}
+	if c.RunE == nil {
+		return
+	}
+	runE := c.RunE
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := runE(cmd, args); err != nil {
+			return runError{err}
+		}
+		return nil
+	}
+}
+
+func subcommandNames(c *cobra.Command) []string {
+	var names []string
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	return names
 }
 
 // usageError marks a wrong command line (exit code 2).
