@@ -38,6 +38,8 @@ type RunOptions struct {
 	Log     string
 	Workers int
 	Logger  *slog.Logger
+	// Config is the configuration; nil reads config.FromEnv.
+	Config *config.Config
 	// Listening is called with the bound address once the port is open.
 	Listening func(addr string)
 
@@ -87,10 +89,17 @@ func Run(ctx context.Context, o RunOptions) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
+	var cfg config.Config
+	if o.Config != nil {
+		cfg = *o.Config
+	} else {
+		c, err := config.FromEnv()
+		if err != nil {
+			return err
+		}
+		cfg = c
 	}
+	var err error
 	switch {
 	case o.Port == 0:
 		o.Port = envInt("AIP_HTTP_PORT", envInt("PORT", 8080))

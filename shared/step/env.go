@@ -29,6 +29,18 @@ type Env struct {
 	Docs   *firestore.Client
 	Runs   *runs.Store
 	Ledger *ledger.Ledger
+	// Lookup answers the settings the work reads when it runs (the training
+	// configuration); nil is os.LookupEnv. A batch run (`mega step`) passes
+	// its flags here instead of changing the process environment.
+	Lookup func(string) (string, bool)
+}
+
+// TrainingConfig reads the training configuration from Lookup.
+func (e *Env) TrainingConfig() (config.Training, error) {
+	if e.Lookup == nil {
+		return config.TrainingFromEnv()
+	}
+	return config.TrainingFromLookup(e.Lookup)
 }
 
 // ClientOptions are passed to the clients NewEnv builds, one list per
