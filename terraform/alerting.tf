@@ -3,8 +3,10 @@
 # are decoded and turned into resources; the notification channels are added.
 
 locals {
-  alert_policies = { for p in jsondecode(file("${path.module}/../shared/alerting/policies.json")) : p.displayName => p }
-  dashboard_json = file("${path.module}/../shared/alerting/dashboard.json")
+  # The file generated for the drift policy the check uses (shared/alerting/gen).
+  alert_policy_file = var.drift_policy == "default" ? "policies.json" : "policies_${var.drift_policy}.json"
+  alert_policies    = { for p in jsondecode(file("${path.module}/../shared/alerting/${local.alert_policy_file}")) : p.displayName => p }
+  dashboard_json    = file("${path.module}/../shared/alerting/dashboard.json")
 
   monitoring_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
 

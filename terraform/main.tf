@@ -101,6 +101,7 @@ locals {
     MEGA_ARTIFACTS_BUCKET = google_storage_bucket.bucket["artifacts"].name
     MEGA_TRAIN_BACKEND    = var.train_backend
     MEGA_LOG_LEVEL        = "info"
+    MEGA_DRIFT_POLICY     = var.drift_policy
   }
 
   services = [

@@ -26,6 +26,17 @@ variable "alert_email" {
   default     = ""
 }
 
+variable "drift_policy" {
+  description = "Drift policy of the drift check (MEGA_DRIFT_POLICY): default (Evidently's rules) or vertex (Vertex AI Model Monitoring's thresholds). The alert policies come from the file generated for the same policy, so they fire above the thresholds the check uses."
+  type        = string
+  default     = "default"
+
+  validation {
+    condition     = contains(["default", "vertex"], var.drift_policy)
+    error_message = "The drift policy must be default or vertex."
+  }
+}
+
 variable "image" {
   description = "Container image of mega for the inference service; empty means <region>-docker.pkg.dev/<project>/<prefix>/mega:latest, as pushed by cloudbuild.yaml."
   type        = string

@@ -254,6 +254,8 @@ func newFunctionsCmd() *cobra.Command {
 					return usagef("functions serve: --port is required")
 				}
 			}
+			// JSON lines at MEGA_LOG_LEVEL, as in a deployed function.
+			logging.InstallFromEnv()
 			// With no FUNCTION_TARGET the framework serves every function.
 			os.Unsetenv("FUNCTION_TARGET")
 			errc := make(chan error, 1)

@@ -79,7 +79,11 @@ prediction log unless --log on). SIGTERM finishes in-flight requests and flushes
 					return err
 				}
 			}
-			cfg, _ := config.FromEnv()
+			cfg, err := projectConfig()
+			if err != nil {
+				return err
+			}
+			o.Config = &cfg
 			o.Logger = slog.New(logging.NewHandler(os.Stderr, logging.Level(cfg.LogLevel)))
 			slog.SetDefault(o.Logger)
 			return serve.Run(cmd.Context(), o)
@@ -101,13 +105,23 @@ prediction log unless --log on). SIGTERM finishes in-flight requests and flushes
 // cloud project is configured.
 func requireStack() error {
 	if global.Project != "" {
-		os.Setenv("GOOGLE_CLOUD_PROJECT", global.Project)
-		return nil
+		return nil // projectConfig carries it
 	}
 	if os.Getenv("K_SERVICE") != "" || os.Getenv("AIP_HTTP_PORT") != "" || os.Getenv("GOOGLE_CLOUD_PROJECT") != "" && os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
 		return nil // Cloud Run, Vertex AI, or an explicit project
 	}
 	return applyLocalStack()
+}
+
+// projectConfig is the configuration from the environment, with --project
+// (when given) as the project, passed on explicitly rather than set in the
+// process environment.
+func projectConfig() (config.Config, error) {
+	vars := map[string]string{}
+	if global.Project != "" {
+		vars["GOOGLE_CLOUD_PROJECT"] = global.Project
+	}
+	return config.FromLookup(config.Over(os.LookupEnv, vars))
 }
 
 // serveURL is the inference service's base URL: --url, else MEGA_SERVE_URL,

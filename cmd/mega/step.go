@@ -61,20 +61,22 @@ func newStepCmd() *cobra.Command {
 			if !cmd.Flags().Changed("publish") {
 				publish = args[0] == quantize.StepName // the Kubeflow pipeline's last step
 			}
+			// The settings reach the step through its Env, not the
+			// process environment.
+			vars := map[string]string{"MEGA_TRAIN_BACKEND": "local"}
 			if bucket != "" {
-				os.Setenv("MEGA_ARTIFACTS_BUCKET", bucket)
+				vars["MEGA_ARTIFACTS_BUCKET"] = bucket
 			}
-			os.Setenv("MEGA_TRAIN_BACKEND", "local")
 			for _, p := range params {
 				k, v, ok := strings.Cut(p, "=")
 				env, known := stepParams[k]
 				if !ok || !known {
 					return usagef("--param %q: want one of epochs=, seed=, prune_sparsity=", p)
 				}
-				os.Setenv(env, v)
+				vars[env] = v
 			}
 			ctx := cmd.Context()
-			env, err := connect(ctx)
+			env, err := connectWith(ctx, vars)
 			if err != nil {
 				return err
 			}

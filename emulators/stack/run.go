@@ -153,19 +153,28 @@ func (s *supervisor) start(ctx context.Context) error {
 		project = c.Project
 	}
 	st.Project = project
-	setVar := func(k, v string) {
+	// The supervisor's own clients and its children read the stack's
+	// variables from the process environment (the official clients follow
+	// the emulator host variables); a failed Setenv is an error, not ignored.
+	setVar := func(k, v string) error {
 		st.Vars[k] = v
-		os.Setenv(k, v)
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("stack environment %s: %w", k, err)
+		}
+		return nil
 	}
-	setVar("GOOGLE_CLOUD_PROJECT", project)
+	if err := setVar("GOOGLE_CLOUD_PROJECT", project); err != nil {
+		return err
+	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return err
 	}
 	st.Buckets = map[string]string{"raw": cfg.RawBucket, "models": cfg.ModelsBucket, "artifacts": cfg.ArtifactsBucket}
-	setVar("MEGA_RAW_BUCKET", cfg.RawBucket)
-	setVar("MEGA_MODELS_BUCKET", cfg.ModelsBucket)
-	setVar("MEGA_ARTIFACTS_BUCKET", cfg.ArtifactsBucket)
+	if err := errors.Join(setVar("MEGA_RAW_BUCKET", cfg.RawBucket), setVar("MEGA_MODELS_BUCKET", cfg.ModelsBucket),
+		setVar("MEGA_ARTIFACTS_BUCKET", cfg.ArtifactsBucket)); err != nil {
+		return err
+	}
 
 	// 1. The two emulators, in parallel.
 	var (
@@ -194,7 +203,9 @@ func (s *supervisor) start(ctx context.Context) error {
 		return err
 	}
 	for _, e := range emus {
-		setVar(e.Kind().EnvVar(), e.Addr())
+		if err := setVar(e.Kind().EnvVar(), e.Addr()); err != nil {
+			return err
+		}
 		st.Pids[e.Kind().String()] = e.Pid()
 		s.log.Info("emulator ready", "kind", e.Kind().String(), "addr", e.Addr(), "log", e.LogPath())
 	}
@@ -243,7 +254,9 @@ func (s *supervisor) start(ctx context.Context) error {
 		defer cancel()
 		_ = store.Stop(sctx)
 	})
-	setVar("STORAGE_EMULATOR_HOST", store.Addr())
+	if err := setVar("STORAGE_EMULATOR_HOST", store.Addr()); err != nil {
+		return err
+	}
 	st.Endpoints.GCS = store.URL()
 
 	// 4. Cloud Monitoring, in process.
@@ -271,10 +284,14 @@ func (s *supervisor) start(ctx context.Context) error {
 		}
 	}()
 	s.onStop(func() { mcancel(); <-mdone })
-	setVar("MEGA_MONITORING_ENDPOINT", grpcLis.Addr().String())
+	if err := setVar("MEGA_MONITORING_ENDPOINT", grpcLis.Addr().String()); err != nil {
+		return err
+	}
 	st.Endpoints.MonitoringGRPC = grpcLis.Addr().String()
 	st.Endpoints.Dashboard = "http://" + dashLis.Addr().String() + "/"
-	setVar("MEGA_MONITORING_DASHBOARD", "http://"+dashLis.Addr().String())
+	if err := setVar("MEGA_MONITORING_DASHBOARD", "http://"+dashLis.Addr().String()); err != nil {
+		return err
+	}
 	if err := waitHTTP(ctx, st.Endpoints.Dashboard+"healthz", nil); err != nil {
 		return fmt.Errorf("monitoring dashboard: %w", err)
 	}
@@ -338,7 +355,9 @@ func (s *supervisor) start(ctx context.Context) error {
 			return err
 		}
 		st.Endpoints.Serve = sv.url
-		setVar("MEGA_SERVE_URL", sv.url)
+		if err := setVar("MEGA_SERVE_URL", sv.url); err != nil {
+			return err
+		}
 		svCmd, _ := sv.current()
 		s.setPid("serve", svCmd.Process.Pid)
 	}

@@ -32,7 +32,7 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if m.Model == "" || m.Version == "" {
 		return step.Result{}, step.Permanentf("model-trained message names no model version")
 	}
-	tc, err := config.TrainingFromEnv()
+	tc, err := env.TrainingConfig()
 	if err != nil {
 		return step.Result{}, step.Permanent(err)
 	}

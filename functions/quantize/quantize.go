@@ -60,7 +60,7 @@ func RunOf(in events.Input) (step.Run, error) {
 
 // Work quantizes, benchmarks and gates.
 func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (step.Result, error) {
-	tc, err := config.TrainingFromEnv()
+	tc, err := env.TrainingConfig()
 	if err != nil {
 		return step.Result{}, step.Permanent(err)
 	}

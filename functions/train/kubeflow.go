@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/megapipe/mega/shared/config"
 	"github.com/megapipe/mega/shared/events"
 	"github.com/megapipe/mega/shared/kfp"
 	"github.com/megapipe/mega/shared/runs"
@@ -39,7 +38,7 @@ func submitKubeflow(ctx context.Context, env *step.Env, run step.Run, m *events.
 	if cfg.Image == "" {
 		return step.Result{}, step.Permanentf("MEGA_TRAIN_BACKEND=kubeflow needs MEGA_IMAGE, the mega container image")
 	}
-	tc, err := config.TrainingFromEnv()
+	tc, err := env.TrainingConfig()
 	if err != nil {
 		return step.Result{}, step.Permanent(err)
 	}

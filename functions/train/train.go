@@ -103,7 +103,7 @@ func Metrics(prefix string, s nn.Scores) map[string]float64 {
 // Work trains the teacher.
 func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (step.Result, error) {
 	m := in.Message
-	tc, err := config.TrainingFromEnv()
+	tc, err := env.TrainingConfig()
 	if err != nil {
 		return step.Result{}, step.Permanent(err)
 	}

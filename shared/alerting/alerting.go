@@ -34,9 +34,27 @@ const (
 // MonitoredResource is the monitored resource type the metrics are written on.
 const MonitoredResource = "global"
 
+// Drift policy names, the values of MEGA_DRIFT_POLICY (functions/driftcheck)
+// and of Terraform's drift_policy: each has its own alert policy file,
+// generated from shared/drift's policy of that name (see gen).
+const (
+	DriftPolicyDefault = "default" // drift.DefaultPolicy: policies.json
+	DriftPolicyVertex  = "vertex"  // drift.VertexPolicy: policies_vertex.json
+)
+
+// PolicyFile names the alert policy file of a drift policy.
+func PolicyFile(driftPolicy string) string {
+	if driftPolicy == DriftPolicyDefault || driftPolicy == "" {
+		return "policies.json"
+	}
+	return "policies_" + driftPolicy + ".json"
+}
+
 var (
 	//go:embed policies.json
 	policiesJSON []byte
+	//go:embed policies_vertex.json
+	policiesVertexJSON []byte
 	//go:embed dashboard.json
 	dashboardJSON []byte
 )
@@ -56,6 +74,27 @@ func DashboardJSON() []byte { return append([]byte(nil), dashboardJSON...) }
 // channels.
 func Policies() ([]*monitoringpb.AlertPolicy, error) {
 	return ParsePolicies(policiesJSON)
+}
+
+// PoliciesFor returns the embedded alert policies whose thresholds are those
+// of the named drift policy ("" or DriftPolicyDefault, DriftPolicyVertex).
+func PoliciesFor(driftPolicy string) ([]*monitoringpb.AlertPolicy, error) {
+	b, err := PoliciesJSONFor(driftPolicy)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePolicies(b)
+}
+
+// PoliciesJSONFor is PoliciesJSON for the named drift policy.
+func PoliciesJSONFor(driftPolicy string) ([]byte, error) {
+	switch driftPolicy {
+	case "", DriftPolicyDefault:
+		return PoliciesJSON(), nil
+	case DriftPolicyVertex:
+		return append([]byte(nil), policiesVertexJSON...), nil
+	}
+	return nil, fmt.Errorf("alerting: drift policy %q: %w: want %s or %s", driftPolicy, ErrInvalid, DriftPolicyDefault, DriftPolicyVertex)
 }
 
 // Dashboard returns the embedded dashboard.

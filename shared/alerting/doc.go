@@ -21,9 +21,17 @@
 // inference service the serving metrics (request_count and dropped_samples as
 // the count since its previous point, latency in milliseconds).
 //
-// Thresholds (feature drift, per method label): psi 0.2 (the usual rule),
-// jensenshannon 0.1 and wasserstein 0.1 (normalized by the reference
-// standard deviation; Evidently's defaults), linf 0.3 (Vertex AI Model
-// Monitoring's default). Dataset drift: dataset_share above 0.5 (Evidently's
-// DataDriftPreset default).
+// Thresholds have one home, the drift policy the check uses (shared/drift):
+// the policy files are generated from it by gen (`go generate
+// ./shared/alerting`; a test fails when a committed file differs from the
+// generator's output). policies.json carries drift.DefaultPolicy's
+// thresholds (feature drift, per method label: psi 0.2, jensenshannon 0.1,
+// wasserstein 0.1, linf 0.3; dataset drift: dataset_share above 0.5), and
+// policies_vertex.json drift.VertexPolicy's (jensenshannon and linf 0.3).
+// Terraform's drift_policy variable sets both MEGA_DRIFT_POLICY for the
+// drift check and the file its alert policies come from, so the alerts
+// follow the thresholds the check uses. The local Monitoring emulator loads
+// policies.json (Policies); PoliciesFor returns the other set.
 package alerting
+
+//go:generate go run ./gen

@@ -34,12 +34,15 @@ type Store struct {
 }
 
 // New returns a Store using the default credentials, or no credentials when
-// STORAGE_EMULATOR_HOST is set.
-func New(ctx context.Context) (*Store, error) {
+// STORAGE_EMULATOR_HOST is set. The options go to the Storage client after
+// those (for example an in-process fake-gcs-server's endpoint and HTTP client
+// in tests).
+func New(ctx context.Context, extra ...option.ClientOption) (*Store, error) {
 	opts := []option.ClientOption{storage.WithJSONReads()}
 	if os.Getenv("STORAGE_EMULATOR_HOST") != "" {
 		opts = append(opts, option.WithoutAuthentication())
 	}
+	opts = append(opts, extra...)
 	c, err := storage.NewClient(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("blob: new client: %w", err)

@@ -123,6 +123,21 @@ func FromEnv() (Config, error) {
 	return fromLookup(os.LookupEnv)
 }
 
+// FromLookup reads the configuration from lookup (os.LookupEnv, or the
+// environment with a caller's settings over it), so a caller passes
+// configuration explicitly instead of changing the process environment.
+func FromLookup(lookup func(string) (string, bool)) (Config, error) { return fromLookup(lookup) }
+
+// Over returns a lookup that answers from vars first, then from lookup.
+func Over(lookup func(string) (string, bool), vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		if v, ok := vars[k]; ok {
+			return v, true
+		}
+		return lookup(k)
+	}
+}
+
 func fromLookup(lookup func(string) (string, bool)) (Config, error) {
 	get := func(k, def string) string {
 		if v, ok := lookup(k); ok && strings.TrimSpace(v) != "" {
@@ -165,6 +180,11 @@ type Training struct {
 
 // TrainingFromEnv reads the training configuration.
 func TrainingFromEnv() (Training, error) { return trainingFromLookup(os.LookupEnv) }
+
+// TrainingFromLookup reads the training configuration from lookup.
+func TrainingFromLookup(lookup func(string) (string, bool)) (Training, error) {
+	return trainingFromLookup(lookup)
+}
 
 func trainingFromLookup(lookup func(string) (string, bool)) (Training, error) {
 	t := Training{TeacherHidden: []int{256, 128}, StudentHidden: []int{128, 64}, Epochs: 200, Seed: 1,

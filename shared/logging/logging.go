@@ -1,14 +1,27 @@
 // Package logging configures log/slog once at the program edge: JSON lines
 // with Cloud Logging's keys (severity, message, time), and the run id, event
 // id and step carried by the context onto every line.
+//
+// Every process that runs Megapipe code installs the handler the same way,
+// with Install (or InstallFromEnv, which the function.go that `mega stage`
+// generates calls in init, and `mega functions serve` calls at start): JSON
+// lines on standard error, which Cloud Functions and Cloud Run hand to Cloud
+// Logging, at the level MEGA_LOG_LEVEL names (set by Terraform). An unknown
+// level is not fatal (a log level must not stop a function): the level is
+// info and the first line says the value was refused.
 package logging
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 )
+
+// LevelEnv is the environment variable that sets the log level.
+const LevelEnv = "MEGA_LOG_LEVEL"
 
 type ctxKey struct{}
 
@@ -45,15 +58,24 @@ func argsToAttrs(args []any) []slog.Attr {
 
 // Level parses debug, info, warn or error (default info).
 func Level(s string) slog.Level {
-	switch strings.ToLower(s) {
+	l, _ := ParseLevel(s)
+	return l
+}
+
+// ParseLevel parses debug, info, warn (warning) or error, in any case; ""
+// is info. Anything else is an error, with info.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "debug":
-		return slog.LevelDebug
+		return slog.LevelDebug, nil
+	case "", "info":
+		return slog.LevelInfo, nil
 	case "warn", "warning":
-		return slog.LevelWarn
+		return slog.LevelWarn, nil
 	case "error":
-		return slog.LevelError
+		return slog.LevelError, nil
 	}
-	return slog.LevelInfo
+	return slog.LevelInfo, fmt.Errorf("log level %q: want debug, info, warn or error", s)
 }
 
 // NewHandler returns a JSON handler in Cloud Logging's shape that adds the
@@ -96,6 +118,24 @@ func severity(l slog.Level) string {
 func Setup(w io.Writer, level string) {
 	slog.SetDefault(slog.New(NewHandler(w, Level(level))))
 }
+
+// Install installs, as slog's default, the JSON handler writing to w at the
+// level getenv(LevelEnv) names, and returns the logger. An unknown level
+// logs a warning and uses info.
+func Install(w io.Writer, getenv func(string) string) *slog.Logger {
+	v := getenv(LevelEnv)
+	level, err := ParseLevel(v)
+	log := slog.New(NewHandler(w, level))
+	slog.SetDefault(log)
+	if err != nil {
+		log.Warn("ignoring "+LevelEnv+"; logging at info", "error", err)
+	}
+	return log
+}
+
+// InstallFromEnv is Install(os.Stderr, os.Getenv): what every function
+// process calls once at start.
+func InstallFromEnv() *slog.Logger { return Install(os.Stderr, os.Getenv) }
 
 type ctxHandler struct{ slog.Handler }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -37,8 +38,22 @@ type RunOptions struct {
 	Log     string
 	Workers int
 	Logger  *slog.Logger
+	// Config is the configuration; nil reads config.FromEnv.
+	Config *config.Config
 	// Listening is called with the bound address once the port is open.
 	Listening func(addr string)
+
+	// metrics, when set (tests), replaces the Monitoring client, reporting
+	// every metricsEvery (default 10 s).
+	metrics      metricSink
+	metricsEvery time.Duration
+}
+
+// metricSink is what Run needs of package metrics' Client.
+type metricSink interface {
+	MetricWriter
+	Flush(ctx context.Context) error
+	Close() error
 }
 
 func envInt(k string, def int) int {
@@ -57,7 +72,9 @@ func envFloat(k string, def float64) float64 {
 
 // Run serves until ctx ends (SIGTERM on Cloud Run), then stops accepting,
 // finishes in-flight requests (up to 10 s), flushes prediction logs and
-// metrics, and returns.
+// metrics, and returns. The background goroutines (the prediction-log
+// sampler, the metrics reporter, the registry watch) are joined before the
+// clients they use are closed.
 //
 // Environment: PORT (Cloud Run) or AIP_HTTP_PORT (Vertex AI, preferred when
 // set), default 8080; AIP_PREDICT_ROUTE, AIP_HEALTH_ROUTE,
@@ -72,10 +89,17 @@ func Run(ctx context.Context, o RunOptions) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return err
+	var cfg config.Config
+	if o.Config != nil {
+		cfg = *o.Config
+	} else {
+		c, err := config.FromEnv()
+		if err != nil {
+			return err
+		}
+		cfg = c
 	}
+	var err error
 	switch {
 	case o.Port == 0:
 		o.Port = envInt("AIP_HTTP_PORT", envInt("PORT", 8080))
@@ -138,17 +162,34 @@ func Run(ctx context.Context, o RunOptions) error {
 		o.Listening(ln.Addr().String())
 	}
 
+	// The clients are closed only after every goroutine using them ended:
+	// stop (deferred after the clients' Close, so it runs first) cancels
+	// them and waits.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
+	var wg sync.WaitGroup
+	stop := func() {
+		stopBG()
+		wg.Wait()
+	}
 	if sampler != nil {
-		go sampler.Run(bg)
+		wg.Go(func() { sampler.Run(bg) })
 	}
-	var mc *metrics.Client
-	if cfg.MonitoringEndpoint != "" || (len(o.Files) == 0 && os.Getenv("FIRESTORE_EMULATOR_HOST") == "") {
+	var mc metricSink
+	switch {
+	case o.metrics != nil:
+		mc = o.metrics
+	case cfg.MonitoringEndpoint != "" || (len(o.Files) == 0 && os.Getenv("FIRESTORE_EMULATOR_HOST") == ""):
 		mc = metrics.New(cfg)
-		defer mc.Close()
-		go s.ReportMetrics(bg, mc, 10*time.Second)
 	}
+	if mc != nil {
+		defer mc.Close()
+		every := o.metricsEvery
+		if every <= 0 {
+			every = 10 * time.Second
+		}
+		wg.Go(func() { s.ReportMetrics(bg, mc, every) })
+	}
+	defer stop()
 
 	if len(o.Files) > 0 {
 		if err := loadFiles(s, o); err != nil {
@@ -169,15 +210,18 @@ func Run(ctx context.Context, o RunOptions) error {
 			return fmt.Errorf("serve: firestore client: %w", err)
 		}
 		defer fs.Close()
+		defer stop() // before the Close calls above
 		l := &Loader{Server: s, Registry: registry.New(fs), Objects: store, Only: o.Models, Workers: o.Workers}
 		if err := l.Start(ctx); err != nil {
 			log.Error("initial load failed; watching the registry", "error", err)
 		}
-		go func() {
-			if err := l.Watch(ctx); err != nil {
+		wctx, stopWatch := context.WithCancel(ctx)
+		go func() { <-bg.Done(); stopWatch() }() // a failed Serve ends the watch too
+		wg.Go(func() {
+			if err := l.Watch(wctx); err != nil {
 				log.Error("registry watch ended", "error", err)
 			}
-		}()
+		})
 	}
 
 	select {
@@ -189,7 +233,7 @@ func Run(ctx context.Context, o RunOptions) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = hs.Shutdown(sctx)
-	stopBG()
+	stop()
 	if sampler != nil {
 		<-sampler.Done()
 		log.Info("prediction log flushed", "counters", sampler.Counters())

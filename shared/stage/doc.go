@@ -9,7 +9,11 @@
 // writes, for each package functions/<name>, a folder <out>/<name> with the
 // module's go.mod and go.sum, every package of the module the function
 // imports (found with `go list -deps -json`, with their embedded files), and
-// a one-file root package (function.go) that blank-imports the function.
+// a one-file root package (function.go) that blank-imports the function
+// and, when the function links the module's shared/logging (every Megapipe
+// function does, through the step skeleton), calls its InstallFromEnv in
+// init, so the deployed function logs JSON lines with severities at
+// MEGA_LOG_LEVEL, like `mega functions serve`.
 // Terraform zips and deploys that folder.
 //
 // Verify checks a staged folder as the builder would see it: the rules

@@ -244,7 +244,39 @@ func TestStageRepo(t *testing.T) {
 			if err := Verify(ctx, s.Dir, s.EntryPoint, ""); err != nil {
 				t.Fatal(err)
 			}
+			if root, err := os.ReadFile(filepath.Join(s.Dir, RootFile)); err != nil || !strings.Contains(string(root), "logging.InstallFromEnv()") {
+				t.Errorf("%s does not install the JSON log handler (%v):\n%s", RootFile, err, root)
+			}
 			t.Logf("%s: entry point %s, %d packages, %d files", s.Name, s.EntryPoint, len(s.Packages), s.Files)
 		})
+	}
+}
+
+// A function that links the module's shared/logging gets a root whose init
+// installs the JSON log handler (logging.InstallFromEnv); one that does not
+// (the fixture's hello above) gets a root that only imports it.
+func TestStageRootInstallsLogging(t *testing.T) {
+	mod := fixtureModule(t)
+	writeFiles(t, mod, map[string]string{
+		"shared/logging/logging.go": "package logging\n\nvar Installed bool\n\nfunc InstallFromEnv() { Installed = true }\n",
+		"functions/hello/log.go":    "package hello\n\nimport _ \"example.com/fixture/shared/logging\"\n",
+	})
+	out := t.TempDir()
+	ctx := ctxT(t)
+	got, err := Stage(ctx, Options{ModuleDir: mod, OutDir: out, EntryPoint: fixtureEntry})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile(filepath.Join(got[0].Dir, RootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\t\"example.com/fixture/shared/logging\"\n", "\nfunc init() { logging.InstallFromEnv() }\n"} {
+		if !strings.Contains(string(root), want) {
+			t.Errorf("%s lacks %q:\n%s", RootFile, want, root)
+		}
+	}
+	if err := Verify(ctx, got[0].Dir, "Hello", ""); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/api/option"
 
 	"github.com/megapipe/mega/shared/blob"
 	"github.com/megapipe/mega/shared/config"
@@ -28,21 +29,50 @@ type Env struct {
 	Docs   *firestore.Client
 	Runs   *runs.Store
 	Ledger *ledger.Ledger
+	// Lookup answers the settings the work reads when it runs (the training
+	// configuration); nil is os.LookupEnv. A batch run (`mega step`) passes
+	// its flags here instead of changing the process environment.
+	Lookup func(string) (string, bool)
 }
 
-// NewEnv builds the clients from the configuration. Nothing here touches the
-// network until the first call.
-func NewEnv(ctx context.Context, cfg config.Config) (*Env, error) {
-	b, err := blob.New(ctx)
+// TrainingConfig reads the training configuration from Lookup.
+func (e *Env) TrainingConfig() (config.Training, error) {
+	if e.Lookup == nil {
+		return config.TrainingFromEnv()
+	}
+	return config.TrainingFromLookup(e.Lookup)
+}
+
+// ClientOptions are passed to the clients NewEnv builds, one list per
+// service: tests point them at in-process fakes (pstest, fakestorage), and a
+// caller may set endpoints or credentials explicitly instead of through the
+// environment.
+type ClientOptions struct {
+	Storage   []option.ClientOption
+	PubSub    []option.ClientOption
+	Firestore []option.ClientOption
+}
+
+// NewEnv builds the clients from the configuration and the optional client
+// options (their lists are concatenated). Nothing here touches the network
+// until the first call.
+func NewEnv(ctx context.Context, cfg config.Config, opts ...ClientOptions) (*Env, error) {
+	var o ClientOptions
+	for _, x := range opts {
+		o.Storage = append(o.Storage, x.Storage...)
+		o.PubSub = append(o.PubSub, x.PubSub...)
+		o.Firestore = append(o.Firestore, x.Firestore...)
+	}
+	b, err := blob.New(ctx, o.Storage...)
 	if err != nil {
 		return nil, err
 	}
-	t, err := topic.New(ctx, cfg.Project)
+	t, err := topic.New(ctx, cfg.Project, o.PubSub...)
 	if err != nil {
 		b.Close()
 		return nil, err
 	}
-	d, err := firestore.NewClient(ctx, cfg.Project)
+	d, err := firestore.NewClient(ctx, cfg.Project, o.Firestore...)
 	if err != nil {
 		b.Close()
 		t.Close()

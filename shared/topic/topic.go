@@ -20,6 +20,7 @@ import (
 
 	"cloud.google.com/go/pubsub/v2"
 	"cloud.google.com/go/pubsub/v2/apiv1/pubsubpb"
+	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -36,9 +37,10 @@ type Publisher struct {
 	pubs map[string]*pubsub.Publisher
 }
 
-// New returns a Publisher for project.
-func New(ctx context.Context, project string) (*Publisher, error) {
-	c, err := pubsub.NewClient(ctx, project)
+// New returns a Publisher for project. The options go to the Pub/Sub client
+// (for example an in-process pstest server's connection in tests).
+func New(ctx context.Context, project string, opts ...option.ClientOption) (*Publisher, error) {
+	c, err := pubsub.NewClient(ctx, project, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("topic: new client: %w", err)
 	}
