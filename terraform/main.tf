@@ -1,5 +1,5 @@
 # The names here are those of shared/config (topics, entry points, the trigger
-# table, the drift schedule); shared/tfcheck's test fails when they differ.
+# table, the drift schedule); internal/tfcheck's test fails when they differ.
 
 locals {
   prefix    = var.prefix != "" ? var.prefix : var.project

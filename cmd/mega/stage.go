@@ -26,7 +26,8 @@ func newStageCmd() *cobra.Command {
 		Long: "stage writes dist/functions/<name>/ for each function under functions/: the module's go.mod and\n" +
 			"go.sum, the packages the function imports, and a root package that blank-imports it, as the\n" +
 			"Cloud Functions Go builder needs. --verify checks each folder: the builder's rules, a build\n" +
-			"with only the module cache, and the registered entry point.",
+			"with only the module cache, and the registered entry point; and that no function links what it\n" +
+			"does not run (shared/stage.Links).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var only []string
@@ -47,6 +48,11 @@ func newStageCmd() *cobra.Command {
 			}
 			if len(staged) == 0 {
 				return fmt.Errorf("stage: no function packages under %s", filepath.Join(module, stage.FunctionsDir))
+			}
+			if verify {
+				if err := stage.CheckLinks(ctx, stage.Options{ModuleDir: module}, stage.Links); err != nil {
+					return err
+				}
 			}
 			type row struct {
 				stage.Staged

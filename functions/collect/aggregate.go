@@ -16,6 +16,7 @@ import (
 
 	"github.com/megapipe/mega/shared/blob"
 	"github.com/megapipe/mega/shared/drift"
+	"github.com/megapipe/mega/shared/predlog"
 )
 
 // MaxBatchIDs bounds the batch ids an aggregate records (8 bytes each, about
@@ -47,12 +48,6 @@ type Aggregate struct {
 	Batches string `json:"batches"`
 	// Unrecorded counts the batches merged after MaxBatchIDs ids.
 	Unrecorded int64 `json:"unrecorded_batches,omitempty"`
-}
-
-// AggregateName is the object of one model version's aggregate in one
-// window.
-func AggregateName(model, version string, start time.Time) string {
-	return "predictions/" + model + "/" + WindowStart(start) + "/" + safeName(version) + ".window.json"
 }
 
 // batchHash is the recorded form of a batch id.
@@ -134,7 +129,7 @@ type queue struct {
 // concurrent deliveries. The goroutine of the oldest waiting batch runs the
 // next merge.
 func (c *Collector) merge(ctx context.Context, g *group, ref *drift.Reference, win *drift.Window, batchID string, meta map[string]string) error {
-	name := AggregateName(g.model, g.version, g.start)
+	name := predlog.AggregateName(g.model, g.version, g.start)
 	p := &pending{id: batchID, hash: batchHash(batchID), win: win, done: make(chan error, 1), lead: make(chan struct{})}
 	c.mu.Lock()
 	if c.queues == nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/megapipe/mega/emulators/gcs"
 	"github.com/megapipe/mega/shared/blob"
 	"github.com/megapipe/mega/shared/drift"
+	"github.com/megapipe/mega/shared/predlog"
 	"github.com/megapipe/mega/shared/registry"
 	"github.com/megapipe/mega/shared/serve"
 )
@@ -120,7 +121,7 @@ func TestConcurrentBatchesOneAggregate(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	data, _, err := st.ReadGen(ctx, "art", AggregateName("churn", "v2", start))
+	data, _, err := st.ReadGen(ctx, "art", predlog.AggregateName("churn", "v2", start))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,14 +151,14 @@ func TestConcurrentBatchesOneAggregate(t *testing.T) {
 	t.Logf("aggregate of %d batches x %d rows: %d bytes", len(batches), rows, len(data))
 
 	// One more redelivery changes nothing, not even the generation.
-	_, gen, err := st.ReadGen(ctx, "art", AggregateName("churn", "v2", start))
+	_, gen, err := st.ReadGen(ctx, "art", predlog.AggregateName("churn", "v2", start))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Handle(ctx, pubsubEvent(t, "b007", batches[7])); err != nil {
 		t.Fatal(err)
 	}
-	again, gen2, err := st.ReadGen(ctx, "art", AggregateName("churn", "v2", start))
+	again, gen2, err := st.ReadGen(ctx, "art", predlog.AggregateName("churn", "v2", start))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestAggregateIDBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := AggregateName("churn", "v2", start)
+	name := predlog.AggregateName("churn", "v2", start)
 	if _, err := st.Put(ctx, "art", name, data, blob.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	st.gate = make(chan struct{})
 	start := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	name := AggregateName("churn", "v2", start)
+	name := predlog.AggregateName("churn", "v2", start)
 	line := func(i int) []byte {
 		return []byte(fmt.Sprintf(`{"time":"2026-11-27T10:01:0%dZ","model":"churn","version":"v2","features":{"x0":%d,"x1":1},"label":"1"}`, i, i))
 	}

@@ -22,8 +22,8 @@ import (
 	"github.com/megapipe/mega/shared/drift"
 	"github.com/megapipe/mega/shared/events"
 	"github.com/megapipe/mega/shared/logging"
+	"github.com/megapipe/mega/shared/predlog"
 	"github.com/megapipe/mega/shared/registry"
-	"github.com/megapipe/mega/shared/serve"
 	"github.com/megapipe/mega/shared/step"
 )
 
@@ -103,16 +103,7 @@ type group struct {
 	model, version string
 	start          time.Time
 	lines          [][]byte
-	samples        []serve.Sample
-}
-
-// WindowStart formats a window's start as it appears in object names.
-func WindowStart(t time.Time) string { return t.UTC().Format("20060102T1504Z") }
-
-// RowsName is the object of one batch's rows of one model version in one
-// window: predictions/<model>/<window start>/<batch id>-<version>.jsonl.
-func RowsName(model, version string, start time.Time, batchID string) string {
-	return "predictions/" + model + "/" + WindowStart(start) + "/" + batchID + "-" + safeName(version) + ".jsonl"
+	samples        []predlog.Sample
 }
 
 // Handle files one predictions message. A malformed event is dropped (nil);
@@ -138,7 +129,7 @@ func (c *Collector) Handle(ctx context.Context, e event.Event) error {
 		slog.ErrorContext(ctx, "dropping message without an id")
 		return nil
 	}
-	batchID = safeName(batchID)
+	batchID = predlog.SafeName(batchID)
 	groups, bad := c.parse(d.Message.Data, d.Message.PublishTime)
 	if bad > 0 {
 		slog.WarnContext(ctx, "skipped unreadable sample lines", "lines", bad)
@@ -167,8 +158,8 @@ func (c *Collector) parse(data []byte, published time.Time) ([]*group, int) {
 		if len(line) == 0 {
 			continue
 		}
-		var s serve.Sample
-		if err := json.Unmarshal(line, &s); err != nil || s.Model == "" || s.Version == "" || safeName(s.Model) != s.Model {
+		var s predlog.Sample
+		if err := json.Unmarshal(line, &s); err != nil || s.Model == "" || s.Version == "" || predlog.SafeName(s.Model) != s.Model {
 			bad++
 			continue
 		}
@@ -207,7 +198,7 @@ func (c *Collector) parse(data []byte, published time.Time) ([]*group, int) {
 }
 
 func (c *Collector) write(ctx context.Context, g *group, batchID string) error {
-	rowsName := RowsName(g.model, g.version, g.start, batchID)
+	rowsName := predlog.RowsName(g.model, g.version, g.start, batchID)
 	meta := map[string]string{"model": g.model, "version": g.version, "window_start": g.start.Format(time.RFC3339),
 		"window_end": g.start.Add(c.windowLen()).Format(time.RFC3339), "rows": strconv.Itoa(len(g.lines))}
 	body := append(bytes.Join(g.lines, []byte{'\n'}), '\n')
@@ -282,7 +273,7 @@ func (c *Collector) reference(ctx context.Context, model, version string) (*drif
 // null, or a value of the wrong kind counts as missing) and, when the
 // reference profiles predictions, the label (classifiers) or the value
 // (regression).
-func Fold(ref *drift.Reference, samples []serve.Sample) (*drift.Window, error) {
+func Fold(ref *drift.Reference, samples []predlog.Sample) (*drift.Window, error) {
 	win, err := drift.NewWindow(ref)
 	if err != nil {
 		return nil, err
@@ -327,18 +318,4 @@ func valueOf(k drift.Kind, v any) drift.Value {
 		}
 	}
 	return drift.Null()
-}
-
-// safeName keeps object names plain: letters, digits, - _ . only.
-func safeName(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			b[i] = '_'
-		}
-	}
-	if len(b) > 200 {
-		b = b[:200]
-	}
-	return string(b)
 }

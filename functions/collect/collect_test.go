@@ -18,6 +18,7 @@ import (
 	"github.com/megapipe/mega/shared/blob"
 	"github.com/megapipe/mega/shared/drift"
 	"github.com/megapipe/mega/shared/events"
+	"github.com/megapipe/mega/shared/predlog"
 	"github.com/megapipe/mega/shared/registry"
 	"github.com/megapipe/mega/shared/serve"
 	"github.com/megapipe/mega/shared/tflite"
@@ -268,7 +269,7 @@ func TestCollectFilesRowsAndProfile(t *testing.T) {
 		}
 		samples = append(samples, s)
 	}
-	win := WindowStart(samples[0].Time.Truncate(DefaultWindow))
+	win := predlog.WindowStart(samples[0].Time.Truncate(DefaultWindow))
 	wantRows, wantProfile := "gs://art/predictions/churn/"+win+"/4711-v2.jsonl", "gs://art/predictions/churn/"+win+"/v2.window.json"
 	if diff := cmp.Diff([]string{wantRows, wantProfile}, names); diff != "" {
 		t.Errorf("names (-want +got):\n%s", diff)

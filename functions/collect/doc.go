@@ -4,7 +4,7 @@
 // Trigger (entry point "Collect", registered in init with
 // functions.CloudEvent): google.cloud.pubsub.topic.v1.messagePublished on
 // the predictions topic. Each message is a batch published by package
-// serve's Sampler: JSON lines (serve.Sample) with the time, model, version,
+// serve's Sampler: JSON lines (predlog.Sample) with the time, model, version,
 // raw features by name, outputs and label of one prediction.
 //
 // Outputs, in the artifacts bucket, per model version and window (the drift

@@ -9,13 +9,13 @@ import (
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
-	"github.com/megapipe/mega/functions/train"
 	"github.com/megapipe/mega/shared/config"
 	"github.com/megapipe/mega/shared/events"
 	"github.com/megapipe/mega/shared/nn"
 	"github.com/megapipe/mega/shared/registry"
 	"github.com/megapipe/mega/shared/runs"
 	"github.com/megapipe/mega/shared/step"
+	"github.com/megapipe/mega/shared/training"
 )
 
 // StepName is the step's name in run records.
@@ -36,7 +36,7 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if err != nil {
 		return step.Result{}, step.Permanent(err)
 	}
-	inp, err := train.LoadInputs(ctx, env, m)
+	inp, err := training.LoadInputs(ctx, env, m)
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -51,25 +51,25 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	sp := inp.Splits
 	data := nn.Data{Train: sp.Train, Val: sp.Val}
 	start := time.Now()
-	progress := train.ProgressReporter(ctx, env, run.ID, StepName, tc.Epochs)
+	progress := training.ProgressReporter(ctx, env, run.ID, StepName, tc.Epochs)
 	student, drep, err := nn.Distill(ctx, teacher, data, nn.DistillConfig{
 		Config:      nn.Config{Hidden: tc.StudentHidden, Epochs: tc.Epochs, Seed: tc.Seed, Progress: progress},
 		Temperature: tc.Temperature, Alpha: tc.Alpha})
 	if err != nil {
-		return step.Result{}, train.Permanent(fmt.Errorf("distill: %w", err))
+		return step.Result{}, training.Permanent(fmt.Errorf("distill: %w", err))
 	}
 	dense, err := student.Evaluate(sp.Test)
 	if err != nil {
-		return step.Result{}, train.Permanent(err)
+		return step.Result{}, training.Permanent(err)
 	}
 	pruned, prep, err := nn.Prune(ctx, student, data, nn.PruneConfig{Sparsity: tc.Sparsity, Seed: tc.Seed, Teacher: teacher,
 		Temperature: tc.Temperature, Alpha: tc.Alpha, Progress: progress})
 	if err != nil {
-		return step.Result{}, train.Permanent(fmt.Errorf("prune: %w", err))
+		return step.Result{}, training.Permanent(fmt.Errorf("prune: %w", err))
 	}
 	scores, err := pruned.Evaluate(sp.Test)
 	if err != nil {
-		return step.Result{}, train.Permanent(err)
+		return step.Result{}, training.Permanent(err)
 	}
 	tfl, err := pruned.TFLite()
 	if err != nil {
@@ -94,8 +94,8 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if err != nil {
 		return step.Result{}, err
 	}
-	metrics := train.Metrics("student", scores)
-	for k, v := range train.Metrics("student_dense", dense) {
+	metrics := training.Metrics("student", scores)
+	for k, v := range training.Metrics("student_dense", dense) {
 		metrics[k] = v
 	}
 	metrics["student_params"] = float64(pruned.ParamCount())

@@ -17,6 +17,7 @@ import (
 	"github.com/megapipe/mega/functions/collect"
 	"github.com/megapipe/mega/shared/blob"
 	"github.com/megapipe/mega/shared/drift"
+	"github.com/megapipe/mega/shared/predlog"
 )
 
 // memStore is an in-memory Store for measuring the merge without a network.
@@ -135,7 +136,7 @@ func BenchmarkCheckPeriod(b *testing.B) {
 					b.Fatal(err)
 				}
 				bytes, objects = len(withIDs), 1
-				st.Put(context.Background(), "a", AggregateName("m", "v1", start), withIDs, blob.WriteOptions{})
+				st.Put(context.Background(), "a", predlog.AggregateName("m", "v1", start), withIDs, blob.WriteOptions{})
 			} else {
 				for p := range profiles {
 					data, err := json.Marshal(batches[p%distinct])
@@ -144,7 +145,7 @@ func BenchmarkCheckPeriod(b *testing.B) {
 					}
 					bytes += len(data)
 					objects++
-					st.Put(context.Background(), "a", fmt.Sprintf("%s%06d-v1.profile.json", WindowPrefix("m", start), p), data, blob.WriteOptions{})
+					st.Put(context.Background(), "a", fmt.Sprintf("%s%06d-v1.profile.json", predlog.WindowPrefix("m", start), p), data, blob.WriteOptions{})
 				}
 			}
 			c := &Checker{Store: st, Bucket: "a", Policy: drift.DefaultPolicy()}

@@ -20,6 +20,7 @@ import (
 	"github.com/megapipe/mega/shared/drift"
 	"github.com/megapipe/mega/shared/events"
 	"github.com/megapipe/mega/shared/metrics"
+	"github.com/megapipe/mega/shared/predlog"
 	"github.com/megapipe/mega/shared/registry"
 	"github.com/megapipe/mega/shared/step"
 )
@@ -279,10 +280,10 @@ func (c *Checker) merge(ctx context.Context, model, version string, ref *drift.R
 	}
 	skipped := map[string]string{}
 	n := 0
-	suffix := "-" + objectSafe(version) + ".profile.json"
+	suffix := predlog.ProfileSuffixOf(version)
 	var names []string
 	for _, start := range WindowStarts(at, c.period(), c.window()) {
-		agg := AggregateName(model, version, start)
+		agg := predlog.AggregateName(model, version, start)
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
 		b, err := c.Store.ReadAll(cctx, c.Bucket, agg)
 		cancel()
@@ -303,7 +304,7 @@ func (c *Checker) merge(ctx context.Context, model, version string, ref *drift.R
 			return nil, 0, nil, fmt.Errorf("read aggregate: %w", err)
 		}
 		cctx, cancel = context.WithTimeout(ctx, callTimeout)
-		objs, err := c.Store.List(cctx, c.Bucket, WindowPrefix(model, start))
+		objs, err := c.Store.List(cctx, c.Bucket, predlog.WindowPrefix(model, start))
 		cancel()
 		if err != nil {
 			return nil, 0, nil, fmt.Errorf("list profiles: %w", err)
@@ -363,17 +364,6 @@ func (c *Checker) merge(ctx context.Context, model, version string, ref *drift.R
 		skipped = nil
 	}
 	return win, n, skipped, nil
-}
-
-// objectSafe maps a version to its form in collect's object names.
-func objectSafe(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			b[i] = '_'
-		}
-	}
-	return string(b)
 }
 
 func (c *Checker) writeReport(ctx context.Context, model string, at time.Time, rep *drift.Report) (string, string, error) {

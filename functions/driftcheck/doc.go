@@ -21,7 +21,7 @@
 // each prediction batch into one aggregate profile per model version and
 // window of length W = MEGA_COLLECT_WINDOW (default 5m, aligned to UTC):
 // predictions/<model>/<window start 20060102T1504Z>/<version>.window.json
-// (AggregateName). The check merges the serving version's aggregates of
+// (predlog.AggregateName). The check merges the serving version's aggregates of
 // every window that overlaps the period: start in (T-P-W, T], one or two
 // objects with P = W. A window without an aggregate was written by
 // collect's former layout (one profile per batch): the check then lists the

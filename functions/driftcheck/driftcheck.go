@@ -48,9 +48,6 @@ const (
 // document ids.
 const CheckIDLayout = "20060102T150405Z"
 
-// windowLayout is collect's window start format in object names.
-const windowLayout = "20060102T1504Z"
-
 // Store reads and writes objects (package blob's Store).
 type Store interface {
 	Put(ctx context.Context, bucket, name string, data []byte, o blob.WriteOptions) (int64, error)
@@ -409,17 +406,6 @@ func WindowStarts(at time.Time, period, w time.Duration) []time.Time {
 		out[i], out[j] = out[j], out[i]
 	}
 	return out
-}
-
-// WindowPrefix is the object prefix of one of collect's windows of a model.
-func WindowPrefix(model string, start time.Time) string {
-	return "predictions/" + model + "/" + start.UTC().Format(windowLayout) + "/"
-}
-
-// AggregateName is collect's aggregate of a model version in one window
-// (collect.AggregateName).
-func AggregateName(model, version string, start time.Time) string {
-	return WindowPrefix(model, start) + objectSafe(version) + ".window.json"
 }
 
 // ReportNames are the objects of one check's report.

@@ -36,8 +36,8 @@ import (
 	"github.com/megapipe/mega/shared/drift"
 	"github.com/megapipe/mega/shared/events"
 	"github.com/megapipe/mega/shared/metrics"
+	"github.com/megapipe/mega/shared/predlog"
 	"github.com/megapipe/mega/shared/registry"
-	"github.com/megapipe/mega/shared/serve"
 	"github.com/megapipe/mega/shared/step"
 )
 
@@ -296,7 +296,7 @@ func (f *fixture) traffic(t *testing.T, start time.Time, batches, rows int, shif
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := fmt.Sprintf("%s%d-%d-%s.profile.json", driftcheck.WindowPrefix(model, start), seed, b, f.version)
+		name := fmt.Sprintf("%s%d-%d-%s.profile.json", predlog.WindowPrefix(model, start), seed, b, f.version)
 		if _, err := f.env.Blob.Put(ctx, f.env.Config.ArtifactsBucket, name, data, blob.WriteOptions{ContentType: "application/json"}); err != nil {
 			t.Fatal(err)
 		}
@@ -558,7 +558,7 @@ func TestTickForOneModelAndLateRetry(t *testing.T) {
 	// An unreadable profile and a profile of another reference are skipped
 	// and named in the summary.
 	bucket := f.env.Config.ArtifactsBucket
-	if _, err := f.env.Blob.Put(context.Background(), bucket, driftcheck.WindowPrefix(model, base)+"junk-"+f.version+".profile.json",
+	if _, err := f.env.Blob.Put(context.Background(), bucket, predlog.WindowPrefix(model, base)+"junk-"+f.version+".profile.json",
 		[]byte("{not json"), blob.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +583,7 @@ func TestTickForOneModelAndLateRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.env.Blob.Put(context.Background(), bucket, driftcheck.WindowPrefix(model, base)+"other-"+f.version+".profile.json",
+	if _, err := f.env.Blob.Put(context.Background(), bucket, predlog.WindowPrefix(model, base)+"other-"+f.version+".profile.json",
 		ob, blob.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -732,7 +732,7 @@ func TestChecksCollectedBatches(t *testing.T) {
 			if err := want.AddPrediction(p); err != nil {
 				t.Fatal(err)
 			}
-			s := serve.Sample{Time: base.Add(time.Duration(b*60+i/10) * time.Second), Model: model, Version: f.version,
+			s := predlog.Sample{Time: base.Add(time.Duration(b*60+i/10) * time.Second), Model: model, Version: f.version,
 				Features: map[string]any{"age": x[0].Num, "income": x[1].Num, "tenure": x[2].Num, "plan": x[3].Str}, Label: p.Str}
 			line, err := json.Marshal(s)
 			if err != nil {
@@ -751,12 +751,6 @@ func TestChecksCollectedBatches(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-	}
-	if got, want := collect.AggregateName(model, f.version, base), driftcheck.AggregateName(model, f.version, base); got != want {
-		t.Fatalf("collect writes the aggregate %s, the check reads %s", got, want)
-	}
-	if rows := collect.RowsName(model, f.version, base, "batch-0"); !strings.HasPrefix(rows, driftcheck.WindowPrefix(model, base)) {
-		t.Fatalf("collect writes %s, outside the window prefix %s", rows, driftcheck.WindowPrefix(model, base))
 	}
 	at := base.Add(5*time.Minute + time.Second)
 	sums, err := f.checker.Run(ctx, driftcheck.Tick{Step: driftcheck.StepName, Model: model}, at, "e-collect")

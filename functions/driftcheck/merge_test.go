@@ -13,6 +13,7 @@ import (
 	"github.com/megapipe/mega/functions/collect"
 	"github.com/megapipe/mega/shared/blob"
 	"github.com/megapipe/mega/shared/drift"
+	"github.com/megapipe/mega/shared/predlog"
 )
 
 // A period over three layouts: a window with collect's aggregate (and a
@@ -61,16 +62,16 @@ func TestMergeLayouts(t *testing.T) {
 		t.Fatalf("window starts %v", got)
 	}
 	// 10:00: the aggregate of rows [0, 100), and a stale per-batch profile.
-	st.Put(ctx, "a", AggregateName("m", "v1", w0), enc(&collect.Aggregate{Window: fold(0, 100)}), blob.WriteOptions{})
-	st.Put(ctx, "a", WindowPrefix("m", w0)+"old-v1.profile.json", enc(fold(1000, 1050)), blob.WriteOptions{})
+	st.Put(ctx, "a", predlog.AggregateName("m", "v1", w0), enc(&collect.Aggregate{Window: fold(0, 100)}), blob.WriteOptions{})
+	st.Put(ctx, "a", predlog.WindowPrefix("m", w0)+"old-v1.profile.json", enc(fold(1000, 1050)), blob.WriteOptions{})
 	// 10:05: three per-batch profiles of rows [100, 160), and another
 	// version's.
 	for k := range 3 {
-		st.Put(ctx, "a", fmt.Sprintf("%sb%d-v1.profile.json", WindowPrefix("m", w1), k), enc(fold(100+20*k, 120+20*k)), blob.WriteOptions{})
+		st.Put(ctx, "a", fmt.Sprintf("%sb%d-v1.profile.json", predlog.WindowPrefix("m", w1), k), enc(fold(100+20*k, 120+20*k)), blob.WriteOptions{})
 	}
-	st.Put(ctx, "a", WindowPrefix("m", w1)+"b0-v2.profile.json", enc(fold(0, 10)), blob.WriteOptions{})
+	st.Put(ctx, "a", predlog.WindowPrefix("m", w1)+"b0-v2.profile.json", enc(fold(0, 10)), blob.WriteOptions{})
 	// 10:10: a corrupt aggregate.
-	st.Put(ctx, "a", AggregateName("m", "v1", w2), []byte(`{"version":1,"features":[]}`), blob.WriteOptions{})
+	st.Put(ctx, "a", predlog.AggregateName("m", "v1", w2), []byte(`{"version":1,"features":[]}`), blob.WriteOptions{})
 
 	got, n, skipped, err := c.merge(ctx, "m", "v1", ref, at)
 	if err != nil {
@@ -83,7 +84,7 @@ func TestMergeLayouts(t *testing.T) {
 	if n != 4 {
 		t.Errorf("%d profiles merged, want 4 (1 aggregate, 3 per-batch)", n)
 	}
-	if _, ok := skipped[AggregateName("m", "v1", w2)]; !ok || len(skipped) != 1 {
+	if _, ok := skipped[predlog.AggregateName("m", "v1", w2)]; !ok || len(skipped) != 1 {
 		t.Errorf("skipped %v, want the corrupt aggregate only", skipped)
 	}
 }

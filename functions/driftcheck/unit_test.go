@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/megapipe/mega/shared/drift"
+	"github.com/megapipe/mega/shared/predlog"
 )
 
 func mustTime(t *testing.T, s string) time.Time {
@@ -58,7 +59,7 @@ func TestWindowStarts(t *testing.T) {
 func TestNames(t *testing.T) {
 	at := mustTime(t, "2026-11-27T05:05:03Z")
 	j, h := ReportNames("iris", at)
-	got := []string{j, h, WindowPrefix("iris", mustTime(t, "2026-11-27T05:00:00Z")), CheckID(at)}
+	got := []string{j, h, predlog.WindowPrefix("iris", mustTime(t, "2026-11-27T05:00:00Z")), CheckID(at)}
 	want := []string{"drift/iris/20261127T050503Z/report.json", "drift/iris/20261127T050503Z/report.html",
 		"predictions/iris/20261127T0500Z/", "20261127T050503Z"}
 	if diff := cmp.Diff(want, got); diff != "" {

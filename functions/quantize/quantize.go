@@ -10,7 +10,6 @@ import (
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
 
-	"github.com/megapipe/mega/functions/train"
 	"github.com/megapipe/mega/shared/benchmark"
 	"github.com/megapipe/mega/shared/config"
 	"github.com/megapipe/mega/shared/events"
@@ -21,6 +20,7 @@ import (
 	"github.com/megapipe/mega/shared/runs"
 	"github.com/megapipe/mega/shared/step"
 	"github.com/megapipe/mega/shared/tflite"
+	"github.com/megapipe/mega/shared/training"
 )
 
 // StepName is the step's name in run records.
@@ -75,7 +75,7 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if m.Model == "" || m.Version == "" {
 		return step.Result{}, step.Permanentf("model-distilled message names no model version")
 	}
-	inp, err := train.LoadInputs(ctx, env, m)
+	inp, err := training.LoadInputs(ctx, env, m)
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -135,7 +135,7 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if err != nil {
 		return step.Result{}, err
 	}
-	metrics := train.Metrics("int8", i8.Scores)
+	metrics := training.Metrics("int8", i8.Scores)
 	for _, bm := range bench.Models {
 		metrics[bm.Name+"_bytes"] = float64(bm.Bytes)
 		metrics[bm.Name+"_latency_median_ns"] = float64(bm.LatencyNs.Median)

@@ -8,7 +8,7 @@ import (
 	"strconv"
 
 	"github.com/megapipe/mega/shared/dataset"
-	"github.com/megapipe/mega/shared/nn"
+	"github.com/megapipe/mega/shared/tabular"
 )
 
 // Version of the Spec format.
@@ -34,14 +34,14 @@ type Input struct {
 
 // Spec describes how a dataset becomes model inputs.
 type Spec struct {
-	Version  int               `json:"version"`
-	Dataset  string            `json:"dataset"`
-	Task     nn.Task           `json:"task"`
-	Label    string            `json:"label"`
-	Classes  []string          `json:"classes,omitempty"`
-	Features []dataset.Feature `json:"features"` // the dataset's input features (not the label)
-	Inputs   []Input           `json:"inputs"`
-	Norm     nn.Normalization  `json:"normalization"`
+	Version  int                   `json:"version"`
+	Dataset  string                `json:"dataset"`
+	Task     tabular.Task          `json:"task"`
+	Label    string                `json:"label"`
+	Classes  []string              `json:"classes,omitempty"`
+	Features []dataset.Feature     `json:"features"` // the dataset's input features (not the label)
+	Inputs   []Input               `json:"inputs"`
+	Norm     tabular.Normalization `json:"normalization"`
 	// TrainPct and ValPct set the split; the rest is test.
 	TrainPct int              `json:"train_pct"`
 	ValPct   int              `json:"val_pct"`
@@ -69,15 +69,15 @@ func (s *Spec) Keep(split string) func(*dataset.Frame, int) bool {
 }
 
 // TaskOf maps a schema to the trainer's task.
-func TaskOf(sc *dataset.Schema) (nn.Task, error) {
+func TaskOf(sc *dataset.Schema) (tabular.Task, error) {
 	if sc.Task == dataset.Regression {
-		return nn.Regression, nil
+		return tabular.Regression, nil
 	}
 	switch n := len(sc.Classes()); {
 	case n == 2:
-		return nn.Binary, nil
+		return tabular.Binary, nil
 	case n > 2:
-		return nn.Multiclass, nil
+		return tabular.Multiclass, nil
 	default:
 		return "", fmt.Errorf("%w: label %q has %d classes; a classifier needs at least 2", ErrSpec, sc.Label, n)
 	}
@@ -120,7 +120,7 @@ func Build(sc *dataset.Schema, train *dataset.Frame, trainPct, valPct int) (*Spe
 	if err != nil {
 		return nil, err
 	}
-	if s.Norm, err = nn.ComputeNormalization(x); err != nil {
+	if s.Norm, err = tabular.ComputeNormalization(x); err != nil {
 		return nil, fmt.Errorf("features: normalization: %w", err)
 	}
 	return s, nil

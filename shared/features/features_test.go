@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/megapipe/mega/shared/dataset"
-	"github.com/megapipe/mega/shared/nn"
+	"github.com/megapipe/mega/shared/tabular"
 )
 
 // A small dataset whose statistics are worked by hand below.
@@ -43,7 +43,7 @@ func TestBuildAndEncode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Task != nn.Binary {
+	if s.Task != tabular.Binary {
 		t.Errorf("task = %s, want binary", s.Task)
 	}
 	var names []string

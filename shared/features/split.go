@@ -5,12 +5,12 @@ import (
 	"io"
 
 	"github.com/megapipe/mega/shared/dataset"
-	"github.com/megapipe/mega/shared/nn"
+	"github.com/megapipe/mega/shared/tabular"
 )
 
 // Splits holds a dataset's rows split by the spec, encoded as model inputs.
 type Splits struct {
-	Train, Val, Test nn.Split
+	Train, Val, Test tabular.Split
 	// Frames are the raw rows of each split, for profiles.
 	Frames map[string]*dataset.Frame
 }
@@ -33,12 +33,12 @@ func (s *Spec) SplitFrame(all *dataset.Frame) (*Splits, error) {
 		frames[s.SplitOf(all.RowHash(i))].AppendRow(all, i)
 	}
 	out := &Splits{Frames: frames}
-	for name, dst := range map[string]*nn.Split{Train: &out.Train, Val: &out.Val, Test: &out.Test} {
+	for name, dst := range map[string]*tabular.Split{Train: &out.Train, Val: &out.Val, Test: &out.Test} {
 		x, y, err := s.Encode(frames[name])
 		if err != nil {
 			return nil, err
 		}
-		*dst = nn.Split{X: x, Y: y}
+		*dst = tabular.Split{X: x, Y: y}
 	}
 	return out, nil
 }

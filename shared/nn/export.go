@@ -27,7 +27,7 @@ func (m *Model) folded() []Layer {
 		row := first.W[o*first.In : (o+1)*first.In]
 		shift := 0.0
 		for j := range row {
-			row[j] *= m.Norm.scale(j)
+			row[j] *= m.Norm.Scale(j)
 			shift += row[j] * m.Norm.Mean[j]
 		}
 		first.B[o] -= shift

@@ -5,86 +5,43 @@ import (
 
 	"errors"
 	"fmt"
+	"github.com/megapipe/mega/shared/tabular"
 	"gonum.org/v1/gonum/floats"
 	"math"
 )
 
-// Task is what a network predicts, which decides its output head and loss.
-type Task string
+// Task is what a network predicts, which decides its output head and loss
+// (tabular.Task, so that feature building need not import the network).
+type Task = tabular.Task
 
 // The three tasks.
 const (
 	// Multiclass: one logit per class, softmax, cross-entropy.
-	Multiclass Task = "multiclass"
+	Multiclass = tabular.Multiclass
 	// Binary: one logit, sigmoid (probability of class 1), binary cross-entropy.
-	Binary Task = "binary"
+	Binary = tabular.Binary
 	// Regression: one linear output, mean squared error.
-	Regression Task = "regression"
+	Regression = tabular.Regression
 )
 
 // Sentinel errors. Errors returned by this package wrap one of these when the
 // caller's input is at fault.
 var (
 	// ErrBadData marks malformed or inconsistent training data.
-	ErrBadData = errors.New("bad data")
+	ErrBadData = tabular.ErrBadData
 	// ErrBadConfig marks an invalid configuration.
 	ErrBadConfig = errors.New("bad config")
 	// ErrBadModel marks a model whose shapes do not hold together.
 	ErrBadModel = errors.New("bad model")
 )
 
-// Normalization standardizes raw feature values: z = (x - Mean) / Std. A
-// standard deviation of zero (a constant feature) is treated as 1.
-type Normalization struct {
-	Mean []float64 `json:"mean"`
-	Std  []float64 `json:"std"`
-}
+// Normalization standardizes raw feature values (tabular.Normalization).
+type Normalization = tabular.Normalization
 
 // ComputeNormalization returns the per-feature mean and (population) standard
-// deviation of rows.
+// deviation of rows (tabular.ComputeNormalization).
 func ComputeNormalization(rows [][]float64) (Normalization, error) {
-	if len(rows) == 0 {
-		return Normalization{}, fmt.Errorf("compute normalization: no rows: %w", ErrBadData)
-	}
-	n := len(rows[0])
-	mean := make([]float64, n)
-	for i, r := range rows {
-		if len(r) != n {
-			return Normalization{}, fmt.Errorf("compute normalization: row %d has %d features, want %d: %w", i, len(r), n, ErrBadData)
-		}
-		for j, v := range r {
-			mean[j] += v
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(len(rows))
-	}
-	std := make([]float64, n)
-	for _, r := range rows {
-		for j, v := range r {
-			d := v - mean[j]
-			std[j] += d * d
-		}
-	}
-	for j := range std {
-		std[j] = math.Sqrt(std[j] / float64(len(rows)))
-	}
-	return Normalization{Mean: mean, Std: std}, nil
-}
-
-// scale returns 1/std, with constant features (std 0 or not finite) mapped to 1.
-func (n Normalization) scale(j int) float64 {
-	s := n.Std[j]
-	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
-		return 1
-	}
-	return 1 / s
-}
-
-func (n Normalization) apply(dst, x []float64) {
-	for j, v := range x {
-		dst[j] = (v - n.Mean[j]) * n.scale(j)
-	}
+	return tabular.ComputeNormalization(rows)
 }
 
 // Layer is one fully connected layer: out = W·in + B, W stored row-major as
@@ -276,7 +233,7 @@ func (m *Model) Logits(rows [][]float64) ([][]float64, error) {
 		if len(r) != m.Inputs {
 			return nil, fmt.Errorf("logits: row %d has %d features, want %d: %w", i, len(r), m.Inputs, ErrBadData)
 		}
-		m.Norm.apply(s.z, r)
+		m.Norm.Apply(s.z, r)
 		out[i] = append([]float64(nil), m.forward(s)...)
 	}
 	return out, nil

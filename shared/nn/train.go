@@ -9,15 +9,12 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/floats"
+
+	"github.com/megapipe/mega/shared/tabular"
 )
 
-// Split is one part of a dataset: rows of raw feature values and one label per
-// row (class index 0..C-1 for multiclass, 0 or 1 for binary, the target value
-// for regression).
-type Split struct {
-	X [][]float64
-	Y []float64
-}
+// Split is one part of a dataset (tabular.Split).
+type Split = tabular.Split
 
 // Data is what training needs: the train split it learns from and the val
 // split that early stopping watches.
@@ -318,7 +315,7 @@ func standardize(n Normalization, x [][]float64) [][]float64 {
 	z := make([][]float64, len(x))
 	for i, r := range x {
 		z[i] = make([]float64, len(r))
-		n.apply(z[i], r)
+		n.Apply(z[i], r)
 	}
 	return z
 }

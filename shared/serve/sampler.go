@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/megapipe/mega/shared/config"
+	"github.com/megapipe/mega/shared/predlog"
 )
 
 // Publisher publishes one Pub/Sub message (package topic's Publisher).
@@ -137,15 +138,10 @@ func (sp *Sampler) sample(m *Model, b *batch, at time.Time) {
 	}
 }
 
-// Sample is one logged prediction, a line of a predictions message.
-type Sample struct {
-	Time     time.Time      `json:"time"`
-	Model    string         `json:"model"`
-	Version  string         `json:"version"`
-	Features map[string]any `json:"features"` // raw values by feature name; null when missing
-	Outputs  []float64      `json:"outputs"`  // probabilities (multiclass), p(class 1) (binary), value (regression)
-	Label    string         `json:"label,omitempty"`
-}
+// Sample is one logged prediction, a line of a predictions message. The
+// type lives in shared/predlog, so that collect can read the lines without
+// linking the inference service.
+type Sample = predlog.Sample
 
 func (m *Model) appendSample(b []byte, row []cell, out []float32, at time.Time) []byte {
 	b = append(b, `{"time":"`...)

@@ -22,5 +22,12 @@
 // functions-framework-go for the entry point with FUNCTION_TARGET, as the
 // builder's generated main does.
 //
+// CheckLinks keeps the deployed functions lean: it lists what each function
+// links (`go list -deps`) and fails when a function links another function
+// package (which would register it too) or a package a rule of Links denies
+// (distill and quantize must not link functions/train or the Vertex AI
+// client, collect must not link the inference service, features must not
+// link nn). `mega stage --verify` runs it, and so does the package test.
+//
 // The command line is `mega stage [--fn NAME] [-o dist/functions] [--verify]`.
 package stage

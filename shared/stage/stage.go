@@ -97,6 +97,7 @@ type listed struct {
 	HFiles     []string
 	SysoFiles  []string
 	EmbedFiles []string
+	Imports    []string
 	Module     *struct {
 		Path  string
 		Main  bool

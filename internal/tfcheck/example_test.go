@@ -3,7 +3,7 @@ package tfcheck_test
 import (
 	"fmt"
 
-	"github.com/megapipe/mega/shared/tfcheck"
+	"github.com/megapipe/mega/internal/tfcheck"
 )
 
 func ExampleCheckFiles() {
