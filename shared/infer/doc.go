@@ -87,8 +87,24 @@
 // the store where a whole vector of outputs belongs to the layer. Where the
 // CPU has AVX512-VNNI, the 32-channel GEMM uses VPDPBUSD on int8 quads of k
 // (K a multiple of 4; inputs made unsigned by flipping the sign bit, the
-// bias lowered by 128*Σw) or else VPDPWSSD on int16 pairs. Tests run every
-// instruction set and narrowing variant against the reference loops.
+// bias lowered by 128*Σw) or else VPDPWSSD on int16 pairs.
+//
+// # Kernel paths
+//
+// The path is chosen at start-up: the fastest of go (plain Go), avx2
+// (AVX2+FMA), avx512 (adds the AVX-512 narrowing stores) and vnni (adds
+// AVX512-VNNI) that the build and the CPU allow. MEGA_KERNELS=auto|go|avx2|
+// avx512|vnni, or SetKernelPath, forces one (KernelPaths lists what can
+// run); a path the CPU or build lacks is refused with ErrKernelPath, never
+// run (a bad MEGA_KERNELS makes New fail with the reason rather than
+// silently running another path). The path is process-wide and must not be
+// changed while an interpreter runs; weights packed for one path are valid
+// on every other. TestKernelPaths forces every available path and runs the
+// kernel agreement tests (against the reference loops), the official
+// runtime's outputs (conformance and golden ops, int8 bit-exact) and the
+// zero-allocation check on each, logging which paths ran and which were
+// skipped; .ci/run prints that line with the CPU's flags. BenchResult and
+// mega tflite bench report the path.
 // Assembly because Go's register allocator spilled accumulators of the
 // archsimd GEMM every step, and requantizing from memory cost as much as
 // the multiplications. Without GOEXPERIMENT=simd plain Go is used (5-7 ms on

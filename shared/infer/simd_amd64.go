@@ -9,23 +9,51 @@ import (
 	"github.com/megapipe/mega/shared/infer/kernels"
 )
 
-// simdKernels reports whether the vector kernels are in use.
-var simdKernels = archsimd.X86.AVX2()
+// simdKernels reports whether the vector kernels are in use (set by
+// applyKernelPath).
+var simdKernels bool
 
 // narrowAVX512 allows the AVX-512 narrowing instructions (VPMOVDB, VPMOVSWB)
 // where the CPU has them; otherwise results are narrowed through memory.
 // Tests switch it off to cover AVX2-only machines.
-var narrowAVX512 = archsimd.X86.AVX512()
+var narrowAVX512 bool
 
-func init() {
-	if simdKernels {
-		dotRow = dotRowSIMD
-		gemmRows = gemmRowsSIMD
-		depthwisePadded = depthwisePaddedSIMD
-		depthwise16 = depthwise16SIMD
-		packQuads = useVNNI
-		conv1 = conv1SIMD
+// cpuKernelPaths lists the paths this CPU can run, slowest first.
+func cpuKernelPaths() []KernelPath {
+	p := []KernelPath{KernelsGo}
+	if !archsimd.X86.AVX2() || !archsimd.X86.FMA() {
+		return p
 	}
+	p = append(p, KernelsAVX2)
+	if !archsimd.X86.AVX512() {
+		return p
+	}
+	p = append(p, KernelsAVX512)
+	if archsimd.X86.AVX512VNNI() {
+		p = append(p, KernelsVNNI)
+	}
+	return p
+}
+
+// applyKernelPath installs the kernels of an available path.
+func applyKernelPath(p KernelPath) {
+	simdKernels = p != KernelsGo
+	narrowAVX512 = p == KernelsAVX512 || p == KernelsVNNI
+	useVNNI = p == KernelsVNNI
+	packQuads = useVNNI
+	if !simdKernels {
+		dotRow = dotRowGo
+		gemmRows = gemmRowsGo
+		depthwisePadded = depthwisePaddedGo
+		depthwise16 = nil
+		conv1 = nil
+		return
+	}
+	dotRow = dotRowSIMD
+	gemmRows = gemmRowsSIMD
+	depthwisePadded = depthwisePaddedSIMD
+	depthwise16 = depthwise16SIMD
+	conv1 = conv1SIMD
 }
 
 // pairAt packs int8 inputs k and k+1 as two int16 lanes of one int32.
@@ -469,10 +497,10 @@ func gemm4x2QBUSD(w, r0, r1 unsafe.Pointer, quads int, bias *int32, scale *float
 //go:noescape
 func gemm4x2VNNI(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
 
-// useVNNI selects gemm4x2VNNI where the CPU has AVX512-VNNI (tests switch
-// it off to cover AVX2-only machines). A branch, not a function variable:
-// an indirect call would make the accumulators escape to the heap.
-var useVNNI = archsimd.X86.AVX512VNNI()
+// useVNNI selects gemm4x2VNNI on the vnni path (tests switch it off to
+// cover AVX2-only machines). A branch, not a function variable: an indirect
+// call would make the accumulators escape to the heap.
+var useVNNI bool
 
 // gemm2x2AVX2 is the same for two blocks past the last group (gemm_amd64.s).
 //
