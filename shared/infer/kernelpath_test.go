@@ -47,6 +47,7 @@ func TestKernelPaths(t *testing.T) {
 			t.Run("DepthwiseKernels", testDepthwiseKernelsAgree)
 			t.Run("GEMMKernels", testGEMMKernelsAgree)
 			t.Run("ConvKernels", TestConvKernelsAgree)
+			t.Run("FloatKernels", testFloatKernelsAgree)
 			t.Run("ConformanceXNNPack", TestConformanceXNNPack)
 			t.Run("HelloWorldSweep", TestHelloWorldSweep)
 			t.Run("ReferenceModeOrigins", TestReferenceModeOrigins)

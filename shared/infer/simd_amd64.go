@@ -47,8 +47,12 @@ func applyKernelPath(p KernelPath) {
 		depthwisePadded = depthwisePaddedGo
 		depthwise16 = nil
 		conv1 = nil
+		floatGEMMRows = nil
+		floatDepthwise = nil
 		return
 	}
+	floatGEMMRows = floatGEMMRowsAVX2
+	floatDepthwise = floatDepthwiseAVX2
 	dotRow = dotRowSIMD
 	gemmRows = gemmRowsSIMD
 	depthwisePadded = depthwisePaddedSIMD
