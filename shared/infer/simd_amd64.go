@@ -239,6 +239,10 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 		gemm2Rows(p, x, rows, biasEff, acc, &vr, rq, out)
 		return
 	}
+	if rows == 1 {
+		gemm1Row(p, x, biasEff, acc, &vr, rq, out)
+		return
+	}
 	kEven := k / 2
 	odd := k%2 == 1
 	var ga [64]int32 // accumulators of one group for two rows (gemm4x2AVX2)
@@ -388,6 +392,59 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 	for ; i < rows; i++ {
 		dotRowSIMD(p, x[i*k:(i+1)*k], biasEff, acc)
 		requantRow(rq, acc, out[i*n:(i+1)*n])
+	}
+}
+
+// gemm1Row is gemmRowsSIMD for one row (a FULLY_CONNECTED layer at batch
+// 1) in XNNPack mode: each whole group of 32 channels (K even) runs the
+// fused two-row assembly with the row given twice, the second copy's
+// outputs going to a spare buffer (four independent accumulator chains per
+// row, against one in dotRowSIMD); the remaining blocks run four at a time
+// in archsimd and are requantized in registers.
+func gemm1Row(p *packedGEMM, x []int8, biasEff, acc []int32, vr *vecRequant, rq *kernels.Requant, out []int8) {
+	n, k, k2 := p.n, p.k, p.k2
+	var spare [32]int8
+	r0 := unsafe.Pointer(&x[0])
+	wp := unsafe.Pointer(&p.w[0])
+	out = out[:n]
+	b := 0
+	if k%2 == 0 {
+		qc := requantConsts{lo: float32(rq.Min - rq.ZP), hi: float32(rq.Max - rq.ZP), zp: rq.ZP}
+		perChan := 0
+		if vr.perChan {
+			perChan = 1
+		}
+		for g := 0; g < p.ng && 32*g+32 <= n; g++ {
+			b = 4 * g
+			sp := &rq.Scale[0]
+			if vr.perChan {
+				sp = &rq.Scale[b*8]
+			}
+			gp := unsafe.Add(wp, 2*g*k2*64)
+			switch {
+			case useVNNI && p.w8 != nil:
+				gemm4x2QBUSD(unsafe.Pointer(&p.w8[g*(k/4)*128]), r0, r0, k/4, &biasEff[b*8], sp, perChan, &qc, &out[b*8], &spare[0], &p.colSum[b*8])
+			case useVNNI:
+				gemm4x2QVNNI(gp, r0, r0, k/2, &biasEff[b*8], sp, perChan, &qc, &out[b*8], &spare[0])
+			default:
+				gemm4x2QAVX2(gp, r0, r0, k/2, &biasEff[b*8], sp, perChan, &qc, &out[b*8], &spare[0])
+			}
+			b += 4
+		}
+	}
+	for ; b < p.nb; b++ {
+		base, stride := p.blockAt(b)
+		a := archsimd.LoadInt32x8Slice(biasEff[b*8:])
+		for q := 0; q < k2; q++ {
+			a = a.Add(loadW(wp, base+q*stride).DotProductPairs(archsimd.BroadcastInt32x8(pairAtUnsafe(r0, q, k)).AsInt16x16()))
+		}
+		c := b * 8
+		if c+8 <= n {
+			vr.store8(a, c, out[c:c+8])
+			continue
+		}
+		a.StoreSlice(acc[c:])
+		requantRange(rq, acc, out, c, n)
 	}
 }
 
