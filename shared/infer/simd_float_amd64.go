@@ -24,10 +24,10 @@ func storeClamp(a, lo, hi archsimd.Float32x8, y []float32) {
 	a.StoreSlicePart(y)
 }
 
-// floatGEMMRowsAVX2 is the float GEMM with AVX2+FMA: four rows share each
-// weight load and two blocks of 8 channels share each broadcast (eight
-// accumulators in registers); leftover rows run one at a time over four
-// blocks.
+// floatGEMMRowsAVX2 is the float GEMM with AVX2+FMA: one row at a time, four
+// blocks of 8 channels sharing each broadcast (four accumulators). A
+// register-blocked variant (4 rows x 2 blocks, eight accumulators) measured
+// 2-9x slower with archsimd on this compiler (see doc.go), so it is not used.
 func floatGEMMRowsAVX2(g *floatGEMM, x []float32, rows int, bias []float32, lo, hi float32, y []float32) {
 	n, k, nb := g.n, g.k, g.nb
 	if rows == 0 || n == 0 {
@@ -47,56 +47,6 @@ func floatGEMMRowsAVX2(g *floatGEMM, x []float32, rows int, bias []float32, lo, 
 	_ = x[rows*k-1]
 	wp := unsafe.Pointer(&g.w[0])
 	r := 0
-	for ; r+4 <= rows; r += 4 {
-		x0 := unsafe.Pointer(&x[r*k])
-		x1 := unsafe.Add(x0, 4*k)
-		x2 := unsafe.Add(x1, 4*k)
-		x3 := unsafe.Add(x2, 4*k)
-		b := 0
-		for ; b+2 <= nb; b += 2 {
-			w0 := unsafe.Add(wp, 4*b*k*8)
-			w1 := unsafe.Add(w0, 4*k*8)
-			bi0 := archsimd.LoadFloat32x8Slice(bias[b*8:])
-			bi1 := archsimd.LoadFloat32x8Slice(bias[b*8+8:])
-			a00, a01, a10, a11 := bi0, bi1, bi0, bi1
-			a20, a21, a30, a31 := bi0, bi1, bi0, bi1
-			for d := 0; d < k; d++ {
-				v0, v1 := ldf(w0, 8*d), ldf(w1, 8*d)
-				s := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x0, 4*d)))
-				a00, a01 = v0.MulAdd(s, a00), v1.MulAdd(s, a01)
-				s = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x1, 4*d)))
-				a10, a11 = v0.MulAdd(s, a10), v1.MulAdd(s, a11)
-				s = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x2, 4*d)))
-				a20, a21 = v0.MulAdd(s, a20), v1.MulAdd(s, a21)
-				s = archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x3, 4*d)))
-				a30, a31 = v0.MulAdd(s, a30), v1.MulAdd(s, a31)
-			}
-			c := b * 8
-			for i, p := range [4][2]archsimd.Float32x8{{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}} {
-				o := (r+i)*n + c
-				storeClamp(p[0], vlo, vhi, y[o:(r+i)*n+n])
-				if c+8 < n {
-					storeClamp(p[1], vlo, vhi, y[o+8:(r+i)*n+n])
-				}
-			}
-		}
-		if b < nb {
-			w0 := unsafe.Add(wp, 4*b*k*8)
-			bi0 := archsimd.LoadFloat32x8Slice(bias[b*8:])
-			a0, a1, a2, a3 := bi0, bi0, bi0, bi0
-			for d := 0; d < k; d++ {
-				v0 := ldf(w0, 8*d)
-				a0 = v0.MulAdd(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x0, 4*d))), a0)
-				a1 = v0.MulAdd(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x1, 4*d))), a1)
-				a2 = v0.MulAdd(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x2, 4*d))), a2)
-				a3 = v0.MulAdd(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x3, 4*d))), a3)
-			}
-			c := b * 8
-			for i, a := range [4]archsimd.Float32x8{a0, a1, a2, a3} {
-				storeClamp(a, vlo, vhi, y[(r+i)*n+c:(r+i)*n+n])
-			}
-		}
-	}
 	for ; r < rows; r++ {
 		x0 := unsafe.Pointer(&x[r*k])
 		yr := y[r*n : (r+1)*n]
@@ -135,8 +85,9 @@ func floatGEMMRowsAVX2(g *floatGEMM, x []float32, rows int, bias []float32, lo, 
 }
 
 // floatDepthwiseAVX2 is a multiplier-1 float DEPTHWISE_CONV_2D with AVX2+FMA:
-// for each output pixel, 8 channels per vector (32 at a time where they
-// exist) over the taps inside the image; tail channels are scalar.
+// for each output pixel, 8 channels per vector (16 at a time where they
+// exist; four accumulators ran 30x slower here, measured, so two) over the
+// taps inside the image; tail channels are scalar.
 func floatDepthwiseAVX2(s kernels.ConvShape, x, w, bias []float32, lo, hi float32, y []float32) {
 	C := s.OutC
 	if s.Batch*s.OutH*s.OutW*C == 0 {
@@ -157,11 +108,9 @@ func floatDepthwiseAVX2(s kernels.ConvShape, x, w, bias []float32, lo, hi float3
 				kx0, kx1 := validTaps(ix0, s.DilW, s.KW, s.InW)
 				yo := ((b*s.OutH+oy)*s.OutW + ox) * C
 				c := 0
-				for ; c+32 <= C; c += 32 {
+				for ; c+16 <= C; c += 16 {
 					a0 := archsimd.LoadFloat32x8Slice(bias[c:])
 					a1 := archsimd.LoadFloat32x8Slice(bias[c+8:])
-					a2 := archsimd.LoadFloat32x8Slice(bias[c+16:])
-					a3 := archsimd.LoadFloat32x8Slice(bias[c+24:])
 					for ky := ky0; ky < ky1; ky++ {
 						row := ((b*s.InH+iy0+ky*s.DilH)*s.InW + ix0) * C
 						for kx := kx0; kx < kx1; kx++ {
@@ -169,14 +118,10 @@ func floatDepthwiseAVX2(s kernels.ConvShape, x, w, bias []float32, lo, hi float3
 							wi := (ky*s.KW+kx)*C + c
 							a0 = ldf(wp, wi).MulAdd(ldf(xp, xi), a0)
 							a1 = ldf(wp, wi+8).MulAdd(ldf(xp, xi+8), a1)
-							a2 = ldf(wp, wi+16).MulAdd(ldf(xp, xi+16), a2)
-							a3 = ldf(wp, wi+24).MulAdd(ldf(xp, xi+24), a3)
 						}
 					}
 					a0.Max(vlo).Min(vhi).Store((*[8]float32)(y[yo+c:]))
 					a1.Max(vlo).Min(vhi).Store((*[8]float32)(y[yo+c+8:]))
-					a2.Max(vlo).Min(vhi).Store((*[8]float32)(y[yo+c+16:]))
-					a3.Max(vlo).Min(vhi).Store((*[8]float32)(y[yo+c+24:]))
 				}
 				for ; c < c8; c += 8 {
 					a0 := archsimd.LoadFloat32x8Slice(bias[c:])
