@@ -105,6 +105,20 @@
 // zero-allocation check on each, logging which paths ran and which were
 // skipped; .ci/run prints that line with the CPU's flags. BenchResult and
 // mega tflite bench report the path.
+// Float32 CONV_2D, DEPTHWISE_CONV_2D (multiplier 1) and FULLY_CONNECTED
+// have AVX2+FMA kernels in archsimd (floatk.go, simd_float_amd64.go): weights
+// packed once in blocks of 8 output channels, convolutions as im2col GEMMs (a
+// 1x1 stride-1 one reads its input in place), one row against four blocks
+// per step, depthwise 16 channels per step over the taps inside the image.
+// Sums start from the bias and use fused multiply-adds as XNNPACK does; the
+// tests bound the difference to the reference loops by 1e-5 of Σ|w·x|, and
+// the official float outputs still agree within 1e-5. Register-blocked
+// archsimd forms with eight accumulators (4 rows x 2 blocks, 32 depthwise
+// channels) measured 2-30x slower than these on this compiler, so they are
+// not used; an assembly GEMM is the next step. Float pools and element-wise
+// ops are still the reference loops, and the avx512/vnni paths run the AVX2
+// float kernels. testdata/zoo_bench.py times the MLPerf Tiny zoo side by side
+// with LiteRT (interleaved rounds, ratio table; MEGA_KERNELS picks the path).
 // Assembly because Go's register allocator spilled accumulators of the
 // archsimd GEMM every step, and requantizing from memory cost as much as
 // the multiplications. Without GOEXPERIMENT=simd plain Go is used (5-7 ms on
