@@ -110,9 +110,11 @@
 // packed once in blocks of 8 output channels, convolutions as im2col GEMMs (a
 // 1x1 stride-1 one reads its input in place), one row against four blocks
 // per step, depthwise 16 channels per step over the taps inside the image.
-// Sums start from the bias and use fused multiply-adds as XNNPACK does; the
-// tests bound the difference to the reference loops by 1e-5 of Σ|w·x|, and
-// the official float outputs still agree within 1e-5. Register-blocked
+// Each lane sums in the reference loops' order with separate multiplies and
+// adds and the bias last, so outputs are bit-identical to the reference
+// loops on every path (tests compare exactly; calibration and the quantizer's
+// golden models do not depend on the CPU), and the official float outputs
+// agree within 1e-5 as before. Register-blocked
 // archsimd forms with eight accumulators (4 rows x 2 blocks, 32 depthwise
 // channels) measured 2-30x slower than these on this compiler, so they are
 // not used; an assembly GEMM is the next step. Float pools and element-wise

@@ -10,11 +10,11 @@ import (
 // im2col rows of up to im2colChunk pixels (a 1x1 stride-1 convolution reads
 // its input in place) and a register-blocked GEMM (4 rows x 16 channels,
 // FMA) writes the clamped outputs; a multiplier-1 depthwise convolution
-// runs 8 channels per vector over the valid taps. Sums start from the bias
-// and use fused multiply-adds, as XNNPACK does, so they may differ from the
-// reference loops in the last bits (the tests bound the difference by the
-// sum of |w*x|). On the go path, or with non-constant weights, the
-// reference loops of package kernels run.
+// runs 16 channels per step over the valid taps. Each output lane sums in
+// the reference loops' order with separate multiplies and adds and the bias
+// last (no fused multiply-add), so the outputs are bit-identical to package
+// kernels' loops: calibration (package quant) gives the same ranges on
+// every path. On the go path the reference loops run.
 
 // floatGEMM holds FULLY_CONNECTED or CONV_2D weights [n][k] as nb blocks of
 // 8 output channels, each [k][8].

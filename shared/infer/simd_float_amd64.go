@@ -56,18 +56,19 @@ func floatGEMMRowsAVX2(g *floatGEMM, x []float32, rows int, bias []float32, lo, 
 			w1 := unsafe.Add(w0, 4*k*8)
 			w2 := unsafe.Add(w1, 4*k*8)
 			w3 := unsafe.Add(w2, 4*k*8)
-			a0 := archsimd.LoadFloat32x8Slice(bias[b*8:])
-			a1 := archsimd.LoadFloat32x8Slice(bias[b*8+8:])
-			a2 := archsimd.LoadFloat32x8Slice(bias[b*8+16:])
-			a3 := archsimd.LoadFloat32x8Slice(bias[b*8+24:])
+			var a0, a1, a2, a3 archsimd.Float32x8
 			for d := 0; d < k; d++ {
 				s := archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x0, 4*d)))
-				a0 = ldf(w0, 8*d).MulAdd(s, a0)
-				a1 = ldf(w1, 8*d).MulAdd(s, a1)
-				a2 = ldf(w2, 8*d).MulAdd(s, a2)
-				a3 = ldf(w3, 8*d).MulAdd(s, a3)
+				a0 = a0.Add(ldf(w0, 8*d).Mul(s))
+				a1 = a1.Add(ldf(w1, 8*d).Mul(s))
+				a2 = a2.Add(ldf(w2, 8*d).Mul(s))
+				a3 = a3.Add(ldf(w3, 8*d).Mul(s))
 			}
 			c := b * 8
+			a0 = a0.Add(archsimd.LoadFloat32x8Slice(bias[c:]))
+			a1 = a1.Add(archsimd.LoadFloat32x8Slice(bias[c+8:]))
+			a2 = a2.Add(archsimd.LoadFloat32x8Slice(bias[c+16:]))
+			a3 = a3.Add(archsimd.LoadFloat32x8Slice(bias[c+24:]))
 			storeClamp(a0, vlo, vhi, yr[c:])
 			storeClamp(a1, vlo, vhi, yr[c+8:])
 			storeClamp(a2, vlo, vhi, yr[c+16:])
@@ -75,11 +76,11 @@ func floatGEMMRowsAVX2(g *floatGEMM, x []float32, rows int, bias []float32, lo, 
 		}
 		for ; b < nb; b++ {
 			w0 := unsafe.Add(wp, 4*b*k*8)
-			a0 := archsimd.LoadFloat32x8Slice(bias[b*8:])
+			var a0 archsimd.Float32x8
 			for d := 0; d < k; d++ {
-				a0 = ldf(w0, 8*d).MulAdd(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x0, 4*d))), a0)
+				a0 = a0.Add(ldf(w0, 8*d).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(x0, 4*d)))))
 			}
-			storeClamp(a0, vlo, vhi, yr[b*8:])
+			storeClamp(a0.Add(archsimd.LoadFloat32x8Slice(bias[b*8:])), vlo, vhi, yr[b*8:])
 		}
 	}
 }
@@ -109,38 +110,41 @@ func floatDepthwiseAVX2(s kernels.ConvShape, x, w, bias []float32, lo, hi float3
 				yo := ((b*s.OutH+oy)*s.OutW + ox) * C
 				c := 0
 				for ; c+16 <= C; c += 16 {
-					a0 := archsimd.LoadFloat32x8Slice(bias[c:])
-					a1 := archsimd.LoadFloat32x8Slice(bias[c+8:])
+					var a0, a1 archsimd.Float32x8
 					for ky := ky0; ky < ky1; ky++ {
 						row := ((b*s.InH+iy0+ky*s.DilH)*s.InW + ix0) * C
 						for kx := kx0; kx < kx1; kx++ {
 							xi := row + kx*s.DilW*C + c
 							wi := (ky*s.KW+kx)*C + c
-							a0 = ldf(wp, wi).MulAdd(ldf(xp, xi), a0)
-							a1 = ldf(wp, wi+8).MulAdd(ldf(xp, xi+8), a1)
+							a0 = a0.Add(ldf(wp, wi).Mul(ldf(xp, xi)))
+							a1 = a1.Add(ldf(wp, wi+8).Mul(ldf(xp, xi+8)))
 						}
 					}
+					a0 = a0.Add(archsimd.LoadFloat32x8Slice(bias[c:]))
+					a1 = a1.Add(archsimd.LoadFloat32x8Slice(bias[c+8:]))
 					a0.Max(vlo).Min(vhi).Store((*[8]float32)(y[yo+c:]))
 					a1.Max(vlo).Min(vhi).Store((*[8]float32)(y[yo+c+8:]))
 				}
 				for ; c < c8; c += 8 {
-					a0 := archsimd.LoadFloat32x8Slice(bias[c:])
+					var a0 archsimd.Float32x8
 					for ky := ky0; ky < ky1; ky++ {
 						row := ((b*s.InH+iy0+ky*s.DilH)*s.InW + ix0) * C
 						for kx := kx0; kx < kx1; kx++ {
-							a0 = ldf(wp, (ky*s.KW+kx)*C+c).MulAdd(ldf(xp, row+kx*s.DilW*C+c), a0)
+							a0 = a0.Add(ldf(wp, (ky*s.KW+kx)*C+c).Mul(ldf(xp, row+kx*s.DilW*C+c)))
 						}
 					}
+					a0 = a0.Add(archsimd.LoadFloat32x8Slice(bias[c:]))
 					a0.Max(vlo).Min(vhi).Store((*[8]float32)(y[yo+c:]))
 				}
 				for ; c < C; c++ {
-					a := bias[c]
+					var a float32
 					for ky := ky0; ky < ky1; ky++ {
 						row := ((b*s.InH+iy0+ky*s.DilH)*s.InW + ix0) * C
 						for kx := kx0; kx < kx1; kx++ {
 							a += w[(ky*s.KW+kx)*C+c] * x[row+kx*s.DilW*C+c]
 						}
 					}
+					a += bias[c]
 					y[yo+c] = min(max(a, lo), hi)
 				}
 			}
