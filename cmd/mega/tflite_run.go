@@ -108,8 +108,8 @@ func newTfliteBenchCmd() *cobra.Command {
 				return printJSON(cmd.OutOrStdout(), r)
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(),
-				"%s: n=%d median %.3f ms, p90 %.3f ms, min %.3f ms, %.1f allocs/inference, %d MACs, %.2f GMAC/s (requant %s, vector kernels %v, arena %d bytes)\n",
-				args[0], r.N, r.MedianMs, r.P90Ms, r.MinMs, r.AllocsPerInvoke, r.MACs, r.GMACPerSec, r.Requant, r.VectorKernels, r.ArenaBytes)
+				"%s: n=%d median %.3f ms, p90 %.3f ms, min %.3f ms, %.1f allocs/inference, %d MACs, %.2f GMAC/s (requant %s, vector kernels %v, kernel path %s, arena %d bytes)\n",
+				args[0], r.N, r.MedianMs, r.P90Ms, r.MinMs, r.AllocsPerInvoke, r.MACs, r.GMACPerSec, r.Requant, r.VectorKernels, r.KernelPath, r.ArenaBytes)
 			return err
 		},
 	}

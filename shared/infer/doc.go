@@ -87,8 +87,40 @@
 // the store where a whole vector of outputs belongs to the layer. Where the
 // CPU has AVX512-VNNI, the 32-channel GEMM uses VPDPBUSD on int8 quads of k
 // (K a multiple of 4; inputs made unsigned by flipping the sign bit, the
-// bias lowered by 128*Σw) or else VPDPWSSD on int16 pairs. Tests run every
-// instruction set and narrowing variant against the reference loops.
+// bias lowered by 128*Σw) or else VPDPWSSD on int16 pairs.
+//
+// # Kernel paths
+//
+// The path is chosen at start-up: the fastest of go (plain Go), avx2
+// (AVX2+FMA), avx512 (adds the AVX-512 narrowing stores) and vnni (adds
+// AVX512-VNNI) that the build and the CPU allow. MEGA_KERNELS=auto|go|avx2|
+// avx512|vnni, or SetKernelPath, forces one (KernelPaths lists what can
+// run); a path the CPU or build lacks is refused with ErrKernelPath, never
+// run (a bad MEGA_KERNELS makes New fail with the reason rather than
+// silently running another path). The path is process-wide and must not be
+// changed while an interpreter runs; weights packed for one path are valid
+// on every other. TestKernelPaths forces every available path and runs the
+// kernel agreement tests (against the reference loops), the official
+// runtime's outputs (conformance and golden ops, int8 bit-exact) and the
+// zero-allocation check on each, logging which paths ran and which were
+// skipped; .ci/run prints that line with the CPU's flags. BenchResult and
+// mega tflite bench report the path.
+// Float32 CONV_2D, DEPTHWISE_CONV_2D (multiplier 1) and FULLY_CONNECTED
+// have AVX2+FMA kernels in archsimd (floatk.go, simd_float_amd64.go): weights
+// packed once in blocks of 8 output channels, convolutions as im2col GEMMs (a
+// 1x1 stride-1 one reads its input in place), one row against four blocks
+// per step, depthwise 16 channels per step over the taps inside the image.
+// Each lane sums in the reference loops' order with separate multiplies and
+// adds and the bias last, so outputs are bit-identical to the reference
+// loops on every path (tests compare exactly; calibration and the quantizer's
+// golden models do not depend on the CPU), and the official float outputs
+// agree within 1e-5 as before. Register-blocked
+// archsimd forms with eight accumulators (4 rows x 2 blocks, 32 depthwise
+// channels) measured 2-30x slower than these on this compiler, so they are
+// not used; an assembly GEMM is the next step. Float pools and element-wise
+// ops are still the reference loops, and the avx512/vnni paths run the AVX2
+// float kernels. testdata/zoo_bench.py times the MLPerf Tiny zoo side by side
+// with LiteRT (interleaved rounds, ratio table; MEGA_KERNELS picks the path).
 // Assembly because Go's register allocator spilled accumulators of the
 // archsimd GEMM every step, and requantizing from memory cost as much as
 // the multiplications. Without GOEXPERIMENT=simd plain Go is used (5-7 ms on

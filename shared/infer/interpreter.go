@@ -108,6 +108,9 @@ func New(m *tflite.Model, opts Options) (*Interpreter, error) {
 	if m == nil {
 		return nil, fmt.Errorf("infer: new: %w: nil model", ErrInvalid)
 	}
+	if kernelPathErr != nil {
+		return nil, fmt.Errorf("infer: new: %w", kernelPathErr)
+	}
 	return newInterpreter(&sharedModel{model: m, consts: map[int][]byte{}, packed: map[string]any{}}, opts)
 }
 

@@ -10,3 +10,9 @@ var narrowAVX512 = false
 
 // useVNNI is unused without vector kernels.
 var useVNNI = false
+
+// cpuKernelPaths lists the paths of this build: plain Go only.
+func cpuKernelPaths() []KernelPath { return []KernelPath{KernelsGo} }
+
+// applyKernelPath has nothing to switch in this build.
+func applyKernelPath(KernelPath) {}

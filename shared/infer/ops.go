@@ -174,6 +174,7 @@ type fcKernel struct {
 	bias32             []int32
 	packed             *packedFC
 	st                 *fcState
+	fst                *floatState // float32 vector kernels (floatk.go)
 }
 
 func (k *fcKernel) prepare(ip *Interpreter, n *node) error {
@@ -217,6 +218,7 @@ func (k *fcKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	if k.float {
 		k.lo, k.hi = kernels.FloatActivationRange(a)
+		k.fst = newFloatState(ip, fmt.Sprintf("ffc/%d/%d", ip.opts.Subgraph, n.index), w, k.outN, k.inDim, 0, true)
 		return nil
 	}
 	ws := w.scales()
@@ -247,7 +249,7 @@ func (k *fcKernel) eval(ip *Interpreter, n *node) {
 		if b != nil {
 			bias = b.Float32s()
 		}
-		kernels.FullyConnectedFloat(k.batch, k.inDim, k.outN, x.Float32s(), w.Float32s(), bias, k.lo, k.hi, y.Float32s())
+		fcFloat(k.fst, k.batch, k.inDim, k.outN, x.Float32s(), w.Float32s(), bias, k.lo, k.hi, y.Float32s())
 		return
 	}
 	fcInt8(k.packed, k.st, k.batch, x.Int8s(), k.inZP, k.bias32, k.rq, y.Int8s())
@@ -265,6 +267,7 @@ type convKernel struct {
 	bias32    []int32
 	packed    *packedConv
 	st        *convState
+	fst       *floatState // float32 vector kernels (floatk.go)
 }
 
 func (k *convKernel) prepare(ip *Interpreter, n *node) error {
@@ -336,6 +339,8 @@ func (k *convKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	if k.float {
 		k.lo, k.hi = kernels.FloatActivationRange(a)
+		kk := s.KH * s.KW * s.InC
+		k.fst = newFloatState(ip, fmt.Sprintf("fconv/%d/%d", ip.opts.Subgraph, n.index), w, s.OutC, kk, im2colChunk*kk, !k.depthwise)
 		return nil
 	}
 	ws := w.scales()
@@ -366,9 +371,9 @@ func (k *convKernel) eval(ip *Interpreter, n *node) {
 			bias = b.Float32s()
 		}
 		if k.depthwise {
-			kernels.DepthwiseConv2DFloat(k.s, x.Float32s(), w.Float32s(), bias, k.lo, k.hi, y.Float32s())
+			depthwiseFloat(k.fst, k.s, x.Float32s(), w.Float32s(), bias, k.lo, k.hi, y.Float32s())
 		} else {
-			kernels.Conv2DFloat(k.s, x.Float32s(), w.Float32s(), bias, k.lo, k.hi, y.Float32s())
+			convFloat(k.fst, k.s, x.Float32s(), w.Float32s(), bias, k.lo, k.hi, y.Float32s())
 		}
 		return
 	}

@@ -156,6 +156,7 @@ type BenchResult struct {
 	ArenaBytes      int     `json:"arena_bytes"`
 	Requant         string  `json:"requant"`
 	VectorKernels   bool    `json:"vector_kernels"`
+	KernelPath      string  `json:"kernel_path"`
 }
 
 // ErrBench is returned when benchmarking is asked for zero runs.
@@ -186,7 +187,8 @@ func (ip *Interpreter) Bench(n int) (BenchResult, error) {
 	slices.Sort(times)
 	r := BenchResult{N: n, MedianMs: times[n/2], P90Ms: times[min(n-1, n*9/10)], MinMs: times[0],
 		AllocsPerInvoke: float64(ms2.Mallocs-ms1.Mallocs) / float64(n), MACs: ip.MACs(),
-		ArenaBytes: ip.ArenaBytes(), Requant: ip.opts.Requant.String(), VectorKernels: VectorKernels()}
+		ArenaBytes: ip.ArenaBytes(), Requant: ip.opts.Requant.String(), VectorKernels: VectorKernels(),
+		KernelPath: string(CurrentKernelPath())}
 	if r.MedianMs > 0 {
 		r.GMACPerSec = float64(r.MACs) / (r.MedianMs / 1e3) / 1e9
 	}

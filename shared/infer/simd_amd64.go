@@ -9,23 +9,55 @@ import (
 	"github.com/megapipe/mega/shared/infer/kernels"
 )
 
-// simdKernels reports whether the vector kernels are in use.
-var simdKernels = archsimd.X86.AVX2()
+// simdKernels reports whether the vector kernels are in use (set by
+// applyKernelPath).
+var simdKernels bool
 
 // narrowAVX512 allows the AVX-512 narrowing instructions (VPMOVDB, VPMOVSWB)
 // where the CPU has them; otherwise results are narrowed through memory.
 // Tests switch it off to cover AVX2-only machines.
-var narrowAVX512 = archsimd.X86.AVX512()
+var narrowAVX512 bool
 
-func init() {
-	if simdKernels {
-		dotRow = dotRowSIMD
-		gemmRows = gemmRowsSIMD
-		depthwisePadded = depthwisePaddedSIMD
-		depthwise16 = depthwise16SIMD
-		packQuads = useVNNI
-		conv1 = conv1SIMD
+// cpuKernelPaths lists the paths this CPU can run, slowest first.
+func cpuKernelPaths() []KernelPath {
+	p := []KernelPath{KernelsGo}
+	if !archsimd.X86.AVX2() || !archsimd.X86.FMA() {
+		return p
 	}
+	p = append(p, KernelsAVX2)
+	if !archsimd.X86.AVX512() {
+		return p
+	}
+	p = append(p, KernelsAVX512)
+	if archsimd.X86.AVX512VNNI() {
+		p = append(p, KernelsVNNI)
+	}
+	return p
+}
+
+// applyKernelPath installs the kernels of an available path.
+func applyKernelPath(p KernelPath) {
+	simdKernels = p != KernelsGo
+	narrowAVX512 = p == KernelsAVX512 || p == KernelsVNNI
+	useVNNI = p == KernelsVNNI
+	packQuads = useVNNI
+	if !simdKernels {
+		dotRow = dotRowGo
+		gemmRows = gemmRowsGo
+		depthwisePadded = depthwisePaddedGo
+		depthwise16 = nil
+		conv1 = nil
+		floatGEMMRows = nil
+		floatDepthwise = nil
+		return
+	}
+	floatGEMMRows = floatGEMMRowsAVX2
+	floatDepthwise = floatDepthwiseAVX2
+	dotRow = dotRowSIMD
+	gemmRows = gemmRowsSIMD
+	depthwisePadded = depthwisePaddedSIMD
+	depthwise16 = depthwise16SIMD
+	conv1 = conv1SIMD
 }
 
 // pairAt packs int8 inputs k and k+1 as two int16 lanes of one int32.
@@ -207,6 +239,10 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 		gemm2Rows(p, x, rows, biasEff, acc, &vr, rq, out)
 		return
 	}
+	if rows == 1 {
+		gemm1Row(p, x, biasEff, acc, &vr, rq, out)
+		return
+	}
 	kEven := k / 2
 	odd := k%2 == 1
 	var ga [64]int32 // accumulators of one group for two rows (gemm4x2AVX2)
@@ -359,6 +395,59 @@ func gemmRowsSIMD(p *packedGEMM, x []int8, rows int, biasEff, acc []int32, rq *k
 	}
 }
 
+// gemm1Row is gemmRowsSIMD for one row (a FULLY_CONNECTED layer at batch
+// 1) in XNNPack mode: each whole group of 32 channels (K even) runs the
+// fused two-row assembly with the row given twice, the second copy's
+// outputs going to a spare buffer (four independent accumulator chains per
+// row, against one in dotRowSIMD); the remaining blocks run four at a time
+// in archsimd and are requantized in registers.
+func gemm1Row(p *packedGEMM, x []int8, biasEff, acc []int32, vr *vecRequant, rq *kernels.Requant, out []int8) {
+	n, k, k2 := p.n, p.k, p.k2
+	var spare [32]int8
+	r0 := unsafe.Pointer(&x[0])
+	wp := unsafe.Pointer(&p.w[0])
+	out = out[:n]
+	b := 0
+	if k%2 == 0 {
+		qc := requantConsts{lo: float32(rq.Min - rq.ZP), hi: float32(rq.Max - rq.ZP), zp: rq.ZP}
+		perChan := 0
+		if vr.perChan {
+			perChan = 1
+		}
+		for g := 0; g < p.ng && 32*g+32 <= n; g++ {
+			b = 4 * g
+			sp := &rq.Scale[0]
+			if vr.perChan {
+				sp = &rq.Scale[b*8]
+			}
+			gp := unsafe.Add(wp, 2*g*k2*64)
+			switch {
+			case useVNNI && p.w8 != nil:
+				gemm4x2QBUSD(unsafe.Pointer(&p.w8[g*(k/4)*128]), r0, r0, k/4, &biasEff[b*8], sp, perChan, &qc, &out[b*8], &spare[0], &p.colSum[b*8])
+			case useVNNI:
+				gemm4x2QVNNI(gp, r0, r0, k/2, &biasEff[b*8], sp, perChan, &qc, &out[b*8], &spare[0])
+			default:
+				gemm4x2QAVX2(gp, r0, r0, k/2, &biasEff[b*8], sp, perChan, &qc, &out[b*8], &spare[0])
+			}
+			b += 4
+		}
+	}
+	for ; b < p.nb; b++ {
+		base, stride := p.blockAt(b)
+		a := archsimd.LoadInt32x8Slice(biasEff[b*8:])
+		for q := 0; q < k2; q++ {
+			a = a.Add(loadW(wp, base+q*stride).DotProductPairs(archsimd.BroadcastInt32x8(pairAtUnsafe(r0, q, k)).AsInt16x16()))
+		}
+		c := b * 8
+		if c+8 <= n {
+			vr.store8(a, c, out[c:c+8])
+			continue
+		}
+		a.StoreSlice(acc[c:])
+		requantRange(rq, acc, out, c, n)
+	}
+}
+
 // gemm4x2AVX2 is the GEMM's inner loop in assembly (gemm_amd64.s): Go's
 // register allocator spills two of the eight accumulators of the archsimd
 // version every step, and rebuilds each broadcast pair with scalar code.
@@ -469,10 +558,10 @@ func gemm4x2QBUSD(w, r0, r1 unsafe.Pointer, quads int, bias *int32, scale *float
 //go:noescape
 func gemm4x2VNNI(w, r0, r1 unsafe.Pointer, pairs int, bias *int32, acc *[64]int32)
 
-// useVNNI selects gemm4x2VNNI where the CPU has AVX512-VNNI (tests switch
-// it off to cover AVX2-only machines). A branch, not a function variable:
-// an indirect call would make the accumulators escape to the heap.
-var useVNNI = archsimd.X86.AVX512VNNI()
+// useVNNI selects gemm4x2VNNI on the vnni path (tests switch it off to
+// cover AVX2-only machines). A branch, not a function variable: an indirect
+// call would make the accumulators escape to the heap.
+var useVNNI bool
 
 // gemm2x2AVX2 is the same for two blocks past the last group (gemm_amd64.s).
 //

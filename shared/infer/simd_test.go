@@ -149,7 +149,8 @@ func testGEMMKernelsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	// Fixed shapes reach every kernel path: 9-16 channels with an even K over
 	// more than one 64-row chunk, whole groups of 32, odd K, short rows.
-	fixed := [][3]int{{16, 8, 130}, {12, 8, 65}, {9, 2, 3}, {16, 30, 64}, {32, 32, 5}, {40, 9, 3}, {8, 9, 67}, {16, 7, 4}}
+	fixed := [][3]int{{16, 8, 130}, {12, 8, 65}, {9, 2, 3}, {16, 30, 64}, {32, 32, 5}, {40, 9, 3}, {8, 9, 67}, {16, 7, 4},
+		{128, 640, 1}, {640, 128, 1}, {8, 128, 1}, {40, 9, 1}, {72, 36, 1}, {100, 12, 1}} // batch 1: the autoencoder
 	for i := 0; i < 40+len(fixed); i++ {
 		n, k, rows := 1+r.IntN(70), 1+r.IntN(40), 1+r.IntN(7)
 		if i >= 40 {
