@@ -16,7 +16,12 @@
 // it), and the dataset's stored schema (Firestore collection "datasets",
 // document <dataset>, holding the schema JSON of package dataset). The first
 // drop of a dataset infers the schema (one extra pass over the file) and
-// stores it; later drops are validated against it. The run id is
+// stores it; later drops are validated against it. A person may state the
+// schema instead with mega drop --schema FILE (StoreSchema: the same schema
+// again is fine, a different one is refused naming the conflicting
+// columns). The step's reason names the quarantined rows per column, and,
+// when most rows of a later drop fail, says the file conflicts with the
+// stored schema in those columns. The run id is
 // runs.IDForObject(dataset, bucket, name, generation).
 //
 // Outputs, in the artifacts bucket under runs/<run id>/ingest/ (the same

@@ -235,6 +235,12 @@ func work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	reason := ""
 	if res.Bad > 0 {
 		reason = fmt.Sprintf("%d of %d rows quarantined", res.Bad, res.Rows)
+		if stored != nil && !res.Inferred && 2*res.Bad > res.Rows {
+			// Most rows failed the stored schema: say which columns conflict.
+			reason += fmt.Sprintf("; the file conflicts with dataset %s's stored schema (from %s) in: %s", t.dataset, stored.Source, res.Counts.Summary())
+		} else {
+			reason += ": " + res.Counts.Summary()
+		}
 	}
 	return step.Result{
 		Outcome: runs.Outcome{Status: runs.StatusSucceeded, Reason: reason, Counts: counts, Outputs: outputs},
