@@ -100,6 +100,15 @@ func printModel(w io.Writer, v modelView, detail bool) {
 		gate := "-"
 		if ver.Gate != nil {
 			gate = map[bool]string{true: "passed", false: "REJECTED"}[ver.Gate.Passed]
+			var failed []string
+			for _, c := range ver.Gate.Checks {
+				if !c.Passed {
+					failed = append(failed, c.Name)
+				}
+			}
+			if len(failed) > 0 {
+				gate += " (" + strings.Join(failed, ", ") + ")"
+			}
 		}
 		ratio := ""
 		if s, i := ver.Artifacts["student"].Size, ver.Artifacts["int8"].Size; s > 0 && i > 0 {
@@ -115,7 +124,17 @@ func printModel(w io.Writer, v modelView, detail bool) {
 	for _, ver := range v.Versions {
 		fmt.Fprintf(w, "\n%s (%s, task %s)\n", ver.Version, ver.Created.Format("2006-01-02 15:04:05"), ver.Task)
 		if ver.Gate != nil {
-			fmt.Fprintf(w, "  gate: %s\n", ver.Gate.Reason)
+			fmt.Fprintf(w, "  gate: %s\n", map[bool]string{true: "passed", false: "REJECTED"}[ver.Gate.Passed])
+			if len(ver.Gate.Checks) == 0 {
+				fmt.Fprintf(w, "    %s\n", ver.Gate.Reason)
+			}
+			for _, c := range ver.Gate.Checks {
+				mark := map[bool]string{true: "ok  ", false: "FAIL"}[c.Passed]
+				if c.Skipped {
+					mark = "skip"
+				}
+				fmt.Fprintf(w, "    %s %s\n", mark, c.Reason)
+			}
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  METRIC\tTEACHER\tSTUDENT\tINT8")

@@ -49,6 +49,21 @@ type Gate struct {
 	Metric string  `firestore:"metric" json:"metric"`
 	Drop   float64 `firestore:"drop" json:"drop"`
 	Bound  float64 `firestore:"bound" json:"bound"`
+	// Checks are every test of the gate (quantization, baseline, teacher,
+	// champion), as package benchmark's Check.
+	Checks []GateCheck `firestore:"checks,omitempty" json:"checks,omitempty"`
+}
+
+// GateCheck is one test of the gate.
+type GateCheck struct {
+	Name      string  `firestore:"name" json:"name"`
+	Passed    bool    `firestore:"passed" json:"passed"`
+	Skipped   bool    `firestore:"skipped,omitempty" json:"skipped,omitempty"`
+	Metric    string  `firestore:"metric" json:"metric"`
+	Value     float64 `firestore:"value" json:"value"`
+	Reference float64 `firestore:"reference" json:"reference"`
+	Bound     float64 `firestore:"bound" json:"bound"`
+	Reason    string  `firestore:"reason" json:"reason"`
 }
 
 // Version is one version of a model.
