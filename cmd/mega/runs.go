@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -251,8 +252,17 @@ func triggerMessage(r runs.Run, step, upstream string, now time.Time) (events.Me
 		if r.Source == "" {
 			return m, errors.New("run has no source object to ingest again")
 		}
-		obj, _, _ := strings.Cut(r.Source, "#")
+		// The run is bound to the object generation it was created for:
+		// the message carries it, and ingest reads that generation.
+		obj, gen, _ := strings.Cut(r.Source, "#")
 		m.Step, m.Object = step, obj
+		if gen != "" {
+			g, err := strconv.ParseInt(gen, 10, 64)
+			if err != nil {
+				return m, fmt.Errorf("run source %q: bad generation", r.Source)
+			}
+			m.Generation = g
+		}
 		return m, nil
 	}
 	up, ok := r.Steps[upstream]

@@ -9,7 +9,12 @@
 //   - google.cloud.pubsub.topic.v1.messagePublished on pipeline-trigger with a
 //     message whose step is "ingest" and that names an object
 //     (gs://bucket/name, optional generation) or a run id (re-ingest that
-//     run's object). Messages for other steps are ignored.
+//     run's object). Messages for other steps are ignored. A run is bound
+//     to the object generation it was created for: a message with a run id
+//     reads the generation the run records (never the latest; mega trigger
+//     carries it), and a message naming another object or generation for
+//     that run fails it with the reason. The raw bucket is versioned (in
+//     Terraform and the emulators), so older generations stay readable.
 //
 // Inputs: the object (read at its generation, streaming, never changed or
 // deleted), its "label" metadata (the label column; mega drop --label sets
