@@ -125,7 +125,7 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	}
 	verdict = benchmark.Combine(verdict, checks...)
 
-	qa, err := env.WriteArtifact(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
+	qa, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -164,6 +164,9 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 		"metrics": metrics,
 		"gate":    gate,
 	}); err != nil {
+		if errors.Is(err, registry.ErrImmutable) {
+			return step.Result{}, step.Permanent(err)
+		}
 		return step.Result{}, err
 	}
 	outputs := maps.Clone(m.Artifacts)
@@ -258,7 +261,7 @@ func dropped(ctx context.Context, env *step.Env, run step.Run, o *events.Storage
 		Drop: disagree, Bound: tc.GateBound}
 	verdict.Reason = fmt.Sprintf("int8 disagrees with the float model on %.4f of %d calibration rows (bound %.4f)", disagree, len(calib), tc.GateBound)
 	bench := benchmark.Report{Task: task, TestRows: len(calib), Reference: "float", Models: []*benchmark.Model{fl, i8}}
-	qa, err := env.WriteArtifact(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
+	qa, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -281,6 +284,9 @@ func dropped(ctx context.Context, env *step.Env, run step.Run, o *events.Storage
 			"int8_latency_median_ns": float64(i8.LatencyNs.Median), "float_latency_median_ns": float64(fl.LatencyNs.Median)},
 		"gate": registry.Gate{Passed: verdict.Passed, Reason: verdict.Reason, Metric: verdict.Metric, Drop: verdict.Drop, Bound: verdict.Bound},
 	}); err != nil {
+		if errors.Is(err, registry.ErrImmutable) {
+			return step.Result{}, step.Permanent(err)
+		}
 		return step.Result{}, err
 	}
 	outputs := map[string]string{"float": events.ObjectURI(o.Bucket, o.Name), "int8": qa.URI, "benchmark": ba.URI,
