@@ -4,18 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/megapipe/mega/functions/ingest"
+	"github.com/megapipe/mega/shared/dataset"
 	"github.com/megapipe/mega/shared/runs"
+	"github.com/megapipe/mega/shared/step"
 )
 
 func init() { commands = append(commands, newDropCmd) }
 
 func newDropCmd() *cobra.Command {
-	var name, label string
+	var name, label, schemaFile string
 	var wait bool
 	var timeout time.Duration
 	c := &cobra.Command{
@@ -23,8 +27,9 @@ func newDropCmd() *cobra.Command {
 		Short: "Upload a data file to the raw bucket, which starts a run",
 		Long: "drop uploads FILE (CSV or JSON Lines) to the raw bucket as <dataset>/<file name>, which triggers\n" +
 			"ingest. --label names the label column (stored as the object's label metadata); without it the\n" +
-			"dataset's schema or a column named label decides. It prints the object and the run id; --wait\n" +
-			"waits for ingest to finish and prints its outcome. Local stack by default, --project for the cloud.",
+			"dataset's schema or a column named label decides. --schema FILE states the dataset's schema (JSON, as\n" +
+			"ingest writes it) instead of inferring it from the first drop; a conflicting stored schema is named.\n" +
+			"It prints the object and the run id; --wait waits for ingest to finish and prints its outcome. Local stack by default, --project for the cloud.",
 		Example: "  mega drop testdata/datasets/breast_cancer.csv --dataset breast_cancer --wait\n" +
 			"  mega drop plants.csv --dataset plants --label species --json",
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -46,6 +51,11 @@ func newDropCmd() *cobra.Command {
 				return err
 			}
 			defer env.Close()
+			if schemaFile != "" {
+				if err := stateSchema(ctx, env, schemaFile, name, label); err != nil {
+					return err
+				}
+			}
 			d, err := ingest.Drop(ctx, env.Blob, env.Config.RawBucket, args[0], name, label)
 			if err != nil {
 				return err
@@ -90,9 +100,27 @@ func newDropCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&name, "dataset", "", "dataset name: the object is <dataset>/<file name> (required)")
 	f.StringVar(&label, "label", "", "label column (object metadata label=COL)")
+	f.StringVar(&schemaFile, "schema", "", "schema JSON FILE stating the dataset's columns (instead of inferring them from the first drop)")
 	f.BoolVar(&wait, "wait", false, "wait for ingest to finish and print its outcome")
 	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
 	return c
+}
+
+// stateSchema stores the schema in file as the dataset's schema before the
+// drop; a dataset with another schema already refuses it, naming the columns.
+func stateSchema(ctx context.Context, env *step.Env, file, name, label string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("drop --schema: %w", err)
+	}
+	sc, err := dataset.ParseSchema(data)
+	if err != nil {
+		return fmt.Errorf("drop --schema %s: %w", file, err)
+	}
+	if label != "" && label != sc.Label {
+		return usagef("--label %s, but the schema in %s has label %s", label, file, sc.Label)
+	}
+	return ingest.StoreSchema(ctx, env.Docs, name, sc, "mega drop --schema "+filepath.Base(file))
 }
 
 // waitIngest polls the run record until its ingest step has ended.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 
@@ -21,13 +23,23 @@ type modelView struct {
 }
 
 func newModelsCmd() *cobra.Command {
-	return &cobra.Command{
+	var rollback, reason, by string
+	c := &cobra.Command{
 		Use:   "models [NAME]",
 		Short: "Registry: versions, sizes, metrics, gate verdicts, which one serves",
 		Long: "models lists every model with its serving version; with NAME it shows each version's\n" +
 			"teacher / student / int8 sizes, test metrics, latency, gate verdict, and marks the one serving.",
-		Example: "  mega models\n  mega models breast-cancer\n  mega models breast-cancer --json",
-		Args:    cobra.MaximumNArgs(1),
+		Example: "  mega models\n  mega models breast-cancer\n  mega models breast-cancer --json\n" +
+			"  mega models breast-cancer --rollback v1 --reason \"v2 misclassifies stage-2 cases\"",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("models takes at most one NAME, got %d arguments", len(args))
+			}
+			if rollback != "" && (len(args) != 1 || strings.TrimSpace(reason) == "") {
+				return usagef("--rollback VERSION needs the model NAME and --reason WHY")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			env, err := connect(ctx)
@@ -36,6 +48,20 @@ func newModelsCmd() *cobra.Command {
 			}
 			defer env.Close()
 			reg := registry.New(env.Docs)
+			if rollback != "" {
+				if by == "" {
+					by = whoAmI()
+				}
+				s, err := reg.Rollback(ctx, args[0], rollback, by, reason)
+				if err != nil {
+					return err
+				}
+				if s.Rollback == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: %s is already serving; nothing changed\n", args[0], s.Version)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: serving rolled back from %s to %s by %s: %s\n", args[0], s.Rollback.From, s.Version, s.Rollback.By, s.Rollback.Why)
+				}
+			}
 			var names []string
 			if len(args) == 1 {
 				names = args
@@ -65,6 +91,27 @@ func newModelsCmd() *cobra.Command {
 			return nil
 		},
 	}
+	f := c.Flags()
+	f.StringVar(&rollback, "rollback", "", "move serving back to this older VERSION (needs --reason); recorded with who and why")
+	f.StringVar(&reason, "reason", "", "why the rollback (recorded)")
+	f.StringVar(&by, "by", "", "who rolls back (default: $USER@host)")
+	return c
+}
+
+// whoAmI names the person running the command for the rollback record.
+func whoAmI() string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	if name == "" {
+		name = "unknown"
+	}
+	if host != "" {
+		name += "@" + host
+	}
+	return name
 }
 
 // modelViews reads the named models and their versions.
@@ -112,6 +159,9 @@ func printModel(w io.Writer, v modelView, detail bool) {
 		serving = fmt.Sprintf("%s since %s (sha256 %s…)", s.Version, s.Moved.Format("2006-01-02 15:04:05"), s.SHA256[:min(12, len(s.SHA256))])
 	}
 	fmt.Fprintf(w, "model %s: %d version(s), serving %s\n", v.Model.Name, len(v.Versions), serving)
+	if s := v.Model.Serving; s != nil && s.Rollback != nil {
+		fmt.Fprintf(w, "  rolled back from %s by %s at %s: %s\n", s.Rollback.From, s.Rollback.By, s.Rollback.At.Format("2006-01-02 15:04:05"), s.Rollback.Why)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "VERSION\tSTATUS\tRUN\tTEACHER\tSTUDENT\tINT8\tINT8/STUDENT\tGATE")
 	for _, ver := range v.Versions {
@@ -122,6 +172,15 @@ func printModel(w io.Writer, v modelView, detail bool) {
 		gate := "-"
 		if ver.Gate != nil {
 			gate = map[bool]string{true: "passed", false: "REJECTED"}[ver.Gate.Passed]
+			var failed []string
+			for _, c := range ver.Gate.Checks {
+				if !c.Passed {
+					failed = append(failed, c.Name)
+				}
+			}
+			if len(failed) > 0 {
+				gate += " (" + strings.Join(failed, ", ") + ")"
+			}
 		}
 		ratio := ""
 		if s, i := ver.Artifacts["student"].Size, ver.Artifacts["int8"].Size; s > 0 && i > 0 {
@@ -137,7 +196,17 @@ func printModel(w io.Writer, v modelView, detail bool) {
 	for _, ver := range v.Versions {
 		fmt.Fprintf(w, "\n%s (%s, task %s)\n", ver.Version, ver.Created.Format("2006-01-02 15:04:05"), ver.Task)
 		if ver.Gate != nil {
-			fmt.Fprintf(w, "  gate: %s\n", ver.Gate.Reason)
+			fmt.Fprintf(w, "  gate: %s\n", map[bool]string{true: "passed", false: "REJECTED"}[ver.Gate.Passed])
+			if len(ver.Gate.Checks) == 0 {
+				fmt.Fprintf(w, "    %s\n", ver.Gate.Reason)
+			}
+			for _, c := range ver.Gate.Checks {
+				mark := map[bool]string{true: "ok  ", false: "FAIL"}[c.Passed]
+				if c.Skipped {
+					mark = "skip"
+				}
+				fmt.Fprintf(w, "    %s %s\n", mark, c.Reason)
+			}
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  METRIC\tTEACHER\tSTUDENT\tINT8")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -115,7 +116,11 @@ func printRuns(w io.Writer, rs []runs.Run, now time.Time) error {
 	for _, r := range rs {
 		var steps []string
 		for _, s := range r.StepNames() {
-			steps = append(steps, s+":"+mark(r.Steps[s].Status))
+			m := mark(r.Steps[s].Status)
+			if age, ok := runs.IsStalled(s, r.Steps[s], now); ok {
+				m = "STALLED " + age.Round(time.Second).String()
+			}
+			steps = append(steps, s+":"+m)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Dataset, r.Status, strings.Join(steps, " "),
 			now.Sub(r.Created).Round(time.Second), truncate(r.Reason, 60))
@@ -150,16 +155,31 @@ func printRun(w io.Writer, r runs.Run, now time.Time) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tSTATUS\tPROGRESS\tDURATION\tATTEMPTS\tCOUNTS\tREASON")
+	resume := "" // the step to resume: a failed or stalled one
 	for _, name := range append([]string(nil), runs.StepOrder...) {
 		s, ok := r.Steps[name]
 		if !ok {
 			fmt.Fprintf(tw, "%s\t-\t\t\t\t\t\n", name)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", name, s.Status, bar(s.Progress, 12),
+		status := s.Status
+		if age, ok := runs.IsStalled(name, s, now); ok {
+			status = "STALLED " + age.Round(time.Second).String()
+			resume = name
+		}
+		if s.Status == runs.StatusFailed {
+			resume = name
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", name, status, bar(s.Progress, 12),
 			s.Duration(now).Round(10*time.Millisecond), s.Attempts, counts(s.Counts), truncate(s.Reason, 60))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if resume != "" {
+		fmt.Fprintln(w, runs.ResumeHint(resume, r.ID))
+	}
+	return nil
 }
 
 func bar(frac float64, width int) string {
@@ -251,8 +271,17 @@ func triggerMessage(r runs.Run, step, upstream string, now time.Time) (events.Me
 		if r.Source == "" {
 			return m, errors.New("run has no source object to ingest again")
 		}
-		obj, _, _ := strings.Cut(r.Source, "#")
+		// The run is bound to the object generation it was created for:
+		// the message carries it, and ingest reads that generation.
+		obj, gen, _ := strings.Cut(r.Source, "#")
 		m.Step, m.Object = step, obj
+		if gen != "" {
+			g, err := strconv.ParseInt(gen, 10, 64)
+			if err != nil {
+				return m, fmt.Errorf("run source %q: bad generation", r.Source)
+			}
+			m.Generation = g
+		}
 		return m, nil
 	}
 	up, ok := r.Steps[upstream]

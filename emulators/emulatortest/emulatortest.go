@@ -279,7 +279,8 @@ func (e *Env) GCS(buckets ...string) *gcs.Server {
 	}
 	ctx, cancel := e.ctx()
 	defer cancel()
-	s, err := gcs.Start(ctx, gcs.Options{Buckets: names, Project: e.Project, NotifyTopic: config.TopicStorageEvents})
+	// raw and models are versioned, as in Terraform.
+	s, err := gcs.Start(ctx, gcs.Options{Buckets: names, Versioned: []string{e.Bucket("raw"), e.Bucket("models")}, Project: e.Project, NotifyTopic: config.TopicStorageEvents})
 	if err != nil {
 		e.t.Fatalf("emulatortest: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -19,12 +20,16 @@ import (
 // Options configure the server. The zero value serves an empty in-memory
 // store on a free port without notifications.
 type Options struct {
-	Host        string   // address to bind [127.0.0.1]
-	Port        int      // 0: a free port
-	Buckets     []string // created at start
-	Project     string   // project of NotifyTopic
-	NotifyTopic string   // topic id for object-finalize notifications; "": none
-	StorageRoot string   // directory to keep objects in; "": memory
+	Host    string   // address to bind [127.0.0.1]
+	Port    int      // 0: a free port
+	Buckets []string // created at start
+	// Versioned lists buckets (of Buckets) created with object versioning,
+	// which keeps older generations readable by generation, as Terraform
+	// sets for the raw and models buckets.
+	Versioned   []string
+	Project     string // project of NotifyTopic
+	NotifyTopic string // topic id for object-finalize notifications; "": none
+	StorageRoot string // directory to keep objects in; "": memory
 	Log         io.Writer
 }
 
@@ -78,7 +83,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("start gcs: %w", err)
 	}
 	for _, b := range opts.Buckets {
-		fake.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: b})
+		fake.CreateBucketWithOpts(fakestorage.CreateBucketOpts{Name: b, VersioningEnabled: slices.Contains(opts.Versioned, b)})
 	}
 	s := &Server{fake: fake, lis: lis, addr: addr, done: make(chan struct{}),
 		srv: &http.Server{Handler: fake.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}}

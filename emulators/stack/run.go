@@ -245,7 +245,7 @@ func (s *supervisor) start(ctx context.Context) error {
 	}
 	s.onStop(func() { gcsLog.Close() })
 	store, err := gcs.Start(ctx, gcs.Options{Port: gcsPort, Project: project, NotifyTopic: config.TopicStorageEvents,
-		Buckets: []string{cfg.RawBucket, cfg.ModelsBucket, cfg.ArtifactsBucket}, Log: gcsLog})
+		Buckets: []string{cfg.RawBucket, cfg.ModelsBucket, cfg.ArtifactsBucket}, Versioned: []string{cfg.RawBucket, cfg.ModelsBucket}, Log: gcsLog})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,12 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if errors.Is(err, registry.ErrGateFailed) || errors.Is(err, registry.ErrNoArtifact) || errors.Is(err, registry.ErrNotFound) {
 		return step.Result{}, step.Permanent(err)
 	}
+	if errors.Is(err, registry.ErrOlderVersion) {
+		// A replay of an older run: serving never moves backwards by
+		// accident; the run ends rejected saying how to roll back.
+		return step.Result{Outcome: runs.Outcome{Status: runs.StatusRejected, Reason: "not deployed: " + err.Error(),
+			Model: m.Model, Version: m.Version}}, nil
+	}
 	if err != nil {
 		return step.Result{}, err
 	}

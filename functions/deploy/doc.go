@@ -8,7 +8,11 @@
 // Firestore transaction, only if its gate passed and its int8 artifact has a
 // sha256; the previous version is retired. Every serving instance watches the
 // pointer and swaps to the new model (see shared/serve). Promoting the version
-// already serving changes nothing, so a replay is harmless.
+// already serving changes nothing, so a replay is harmless. A version older
+// than the one serving is not deployed (registry.ErrOlderVersion): the run
+// ends "rejected" with the reason and the rollback command; serving moves
+// back only by `mega models NAME --rollback VERSION --reason WHY`
+// (registry.Rollback, recorded with who and why).
 //
 // Publishes model-deployed; the run ends "deployed".
 package deploy

@@ -3,6 +3,7 @@ package distill
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -79,11 +80,11 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if err != nil {
 		return step.Result{}, fmt.Errorf("encode student: %w", err)
 	}
-	wa, err := env.WriteArtifact(ctx, run.ID, StepName, "student.json", weights, "application/json")
+	wa, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "student.json", weights, "application/json")
 	if err != nil {
 		return step.Result{}, err
 	}
-	sa, err := env.WriteArtifact(ctx, run.ID, StepName, "student.tflite", tfl, "application/octet-stream")
+	sa, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "student.tflite", tfl, "application/octet-stream")
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -105,6 +106,9 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 		"artifacts": map[string]any{"student": registry.Artifact{URI: sa.URI, SHA256: sa.SHA256, Size: sa.Size}},
 		"metrics":   metrics,
 	}); err != nil {
+		if errors.Is(err, registry.ErrImmutable) {
+			return step.Result{}, step.Permanent(err)
+		}
 		return step.Result{}, err
 	}
 	outputs := maps.Clone(m.Artifacts)

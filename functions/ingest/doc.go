@@ -9,14 +9,24 @@
 //   - google.cloud.pubsub.topic.v1.messagePublished on pipeline-trigger with a
 //     message whose step is "ingest" and that names an object
 //     (gs://bucket/name, optional generation) or a run id (re-ingest that
-//     run's object). Messages for other steps are ignored.
+//     run's object). Messages for other steps are ignored. A run is bound
+//     to the object generation it was created for: a message with a run id
+//     reads the generation the run records (never the latest; mega trigger
+//     carries it), and a message naming another object or generation for
+//     that run fails it with the reason. The raw bucket is versioned (in
+//     Terraform and the emulators), so older generations stay readable.
 //
 // Inputs: the object (read at its generation, streaming, never changed or
 // deleted), its "label" metadata (the label column; mega drop --label sets
 // it), and the dataset's stored schema (Firestore collection "datasets",
 // document <dataset>, holding the schema JSON of package dataset). The first
 // drop of a dataset infers the schema (one extra pass over the file) and
-// stores it; later drops are validated against it. The run id is
+// stores it; later drops are validated against it. A person may state the
+// schema instead with mega drop --schema FILE (StoreSchema: the same schema
+// again is fine, a different one is refused naming the conflicting
+// columns). The step's reason names the quarantined rows per column, and,
+// when most rows of a later drop fail, says the file conflicts with the
+// stored schema in those columns. The run id is
 // runs.IDForObject(dataset, bucket, name, generation).
 //
 // Outputs, in the artifacts bucket under runs/<run id>/ingest/ (the same

@@ -235,6 +235,12 @@ func work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	reason := ""
 	if res.Bad > 0 {
 		reason = fmt.Sprintf("%d of %d rows quarantined", res.Bad, res.Rows)
+		if stored != nil && !res.Inferred && 2*res.Bad > res.Rows {
+			// Most rows failed the stored schema: say which columns conflict.
+			reason += fmt.Sprintf("; the file conflicts with dataset %s's stored schema (from %s) in: %s", t.dataset, stored.Source, res.Counts.Summary())
+		} else {
+			reason += ": " + res.Counts.Summary()
+		}
 	}
 	return step.Result{
 		Outcome: runs.Outcome{Status: runs.StatusSucceeded, Reason: reason, Counts: counts, Outputs: outputs},
@@ -248,18 +254,36 @@ func resolve(ctx context.Context, env *step.Env, run step.Run, in events.Input) 
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	var t target
-	if in.Object == nil && (in.Message == nil || in.Message.Object == "") {
+	if in.Object == nil && in.Message != nil && in.Message.RunID != "" {
+		// A re-triggered run is bound to the object generation it was
+		// created for: it reads that generation, never the latest.
 		r, err := env.Runs.Get(cctx, run.ID)
-		if err != nil || r.Source == "" {
+		switch {
+		case err == nil && r.Source != "":
+			bound, err := sourceTarget(r.Source)
+			if err != nil {
+				return t, step.Permanent(err)
+			}
+			if m := in.Message; m.Object != "" {
+				b, n, err := events.ParseObjectURI(m.Object)
+				if err != nil {
+					return t, step.Permanent(err)
+				}
+				if b != bound.bucket || n != bound.name || (m.Generation != 0 && bound.generation != 0 && m.Generation != bound.generation) {
+					return t, step.Permanentf("run %s was created for %s; the message names %s generation %d: a run is bound to its object generation (drop the file again for a new run)",
+						run.ID, r.Source, m.Object, m.Generation)
+				}
+			}
+			t = bound
+		case err != nil && !errors.Is(err, runs.ErrNotFound):
+			return t, fmt.Errorf("ingest: read run %s: %w", run.ID, err)
+		case in.Message.Object == "":
 			return t, step.Permanentf("pipeline-trigger for run %s names no object, and the run records none", run.ID)
+		default:
+			if t, err = targetOf(in); err != nil {
+				return t, step.Permanent(err)
+			}
 		}
-		uri, gen, _ := strings.Cut(r.Source, "#")
-		b, n, err := events.ParseObjectURI(uri)
-		if err != nil {
-			return t, step.Permanent(err)
-		}
-		g, _ := strconv.ParseInt(gen, 10, 64)
-		t = target{bucket: b, name: n, generation: g, dataset: datasetOf(n)}
 	} else {
 		var err error
 		if t, err = targetOf(in); err != nil {
@@ -285,6 +309,22 @@ func resolve(ctx context.Context, env *step.Env, run step.Run, in events.Input) 
 		}
 	}
 	return t, nil
+}
+
+// sourceTarget parses a run's source, gs://bucket/name#generation.
+func sourceTarget(source string) (target, error) {
+	uri, gen, _ := strings.Cut(source, "#")
+	b, n, err := events.ParseObjectURI(uri)
+	if err != nil {
+		return target{}, err
+	}
+	var g int64
+	if gen != "" {
+		if g, err = strconv.ParseInt(gen, 10, 64); err != nil {
+			return target{}, fmt.Errorf("run source %q: bad generation", source)
+		}
+	}
+	return target{bucket: b, name: n, generation: g, dataset: datasetOf(n)}, nil
 }
 
 func permanentf(format string, a ...any) error { return step.Permanentf(format, a...) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"github.com/megapipe/mega/shared/config"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -76,4 +77,39 @@ func (s schemaStore) create(ctx context.Context, name string, sc *dataset.Schema
 		return fmt.Errorf("store schema of %s: %w", name, err)
 	}
 	return nil
+}
+
+// StoreSchema stores a schema a person states for a dataset (mega drop
+// --schema FILE), before its first drop: later drops, the first included,
+// are validated against it instead of inferring one. When the dataset has a
+// schema already, the same schema is fine and a different one is refused
+// with the conflicting columns (the stored schema never changes under a
+// dataset's existing runs).
+func StoreSchema(ctx context.Context, docs *firestore.Client, name string, sc *dataset.Schema, source string) error {
+	if err := CheckDatasetName(name); err != nil {
+		return fmt.Errorf("store schema: %w", err)
+	}
+	c := *sc
+	c.Dataset = name
+	if err := c.Check(); err != nil {
+		return fmt.Errorf("store schema of %s: %w", name, err)
+	}
+	s := newSchemaStore(docs)
+	for range 2 {
+		stored, err := s.get(ctx, name)
+		if err != nil {
+			return err
+		}
+		if stored != nil {
+			if diff := stored.Schema.Conflicts(&c); len(diff) > 0 {
+				return fmt.Errorf("store schema of %s: %w: the dataset's stored schema (from %s) differs: %s", name, dataset.ErrSchemaMismatch, stored.Source, strings.Join(diff, "; "))
+			}
+			return nil
+		}
+		if err := s.create(ctx, name, &c, source); err == nil {
+			return nil
+		}
+		// Another writer stored one first: compare with it.
+	}
+	return fmt.Errorf("store schema of %s: the stored schema changed twice while storing", name)
 }

@@ -2,6 +2,7 @@ package quantize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"path"
@@ -118,8 +119,13 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	}
 	i8.Extra = map[string]any{"quantization": qrep}
 	verdict := benchmark.Gate(spec.Task, st, i8, tc.GateBound)
+	checks, err := qualityChecks(ctx, env, m, spec, sp, &bench, q, tc)
+	if err != nil {
+		return step.Result{}, err
+	}
+	verdict = benchmark.Combine(verdict, checks...)
 
-	qa, err := env.WriteArtifact(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
+	qa, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -145,6 +151,9 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	}
 	metrics["int8_size_ratio"] = float64(i8.Bytes) / float64(st.Bytes)
 	gate := registry.Gate{Passed: verdict.Passed, Reason: verdict.Reason, Metric: verdict.Metric, Drop: verdict.Drop, Bound: verdict.Bound}
+	for _, c := range verdict.Checks {
+		gate.Checks = append(gate.Checks, registry.GateCheck(c))
+	}
 	if err := registry.New(env.Docs).Update(ctx, m.Model, m.Version, map[string]any{
 		"artifacts": map[string]any{
 			"int8":      registry.Artifact{URI: qa.URI, SHA256: qa.SHA256, Size: qa.Size},
@@ -155,6 +164,9 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 		"metrics": metrics,
 		"gate":    gate,
 	}); err != nil {
+		if errors.Is(err, registry.ErrImmutable) {
+			return step.Result{}, step.Permanent(err)
+		}
 		return step.Result{}, err
 	}
 	outputs := maps.Clone(m.Artifacts)
@@ -249,7 +261,7 @@ func dropped(ctx context.Context, env *step.Env, run step.Run, o *events.Storage
 		Drop: disagree, Bound: tc.GateBound}
 	verdict.Reason = fmt.Sprintf("int8 disagrees with the float model on %.4f of %d calibration rows (bound %.4f)", disagree, len(calib), tc.GateBound)
 	bench := benchmark.Report{Task: task, TestRows: len(calib), Reference: "float", Models: []*benchmark.Model{fl, i8}}
-	qa, err := env.WriteArtifact(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
+	qa, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "int8.tflite", q, "application/octet-stream")
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -272,6 +284,9 @@ func dropped(ctx context.Context, env *step.Env, run step.Run, o *events.Storage
 			"int8_latency_median_ns": float64(i8.LatencyNs.Median), "float_latency_median_ns": float64(fl.LatencyNs.Median)},
 		"gate": registry.Gate{Passed: verdict.Passed, Reason: verdict.Reason, Metric: verdict.Metric, Drop: verdict.Drop, Bound: verdict.Bound},
 	}); err != nil {
+		if errors.Is(err, registry.ErrImmutable) {
+			return step.Result{}, step.Permanent(err)
+		}
 		return step.Result{}, err
 	}
 	outputs := map[string]string{"float": events.ObjectURI(o.Bucket, o.Name), "int8": qa.URI, "benchmark": ba.URI,
@@ -287,4 +302,101 @@ func dropped(ctx context.Context, env *step.Env, run step.Run, o *events.Storage
 		Outcome: runs.Outcome{Reason: verdict.Reason, Counts: counts, Outputs: outputs, Model: ver.Model, Version: ver.Version},
 		Publish: []step.Publication{{Topic: config.TopicModelQuantized, Message: msg}},
 	}, nil
+}
+
+// qualityChecks are the gate's checks beyond quantization: the int8 model
+// against the majority-class (or mean) baseline, the float student against
+// the teacher, and the int8 model against the serving version on the
+// serving version's test rows (champion/challenger). An outage while
+// reading the serving version is returned (retried); a serving version
+// whose rows or model cannot be compared is a skipped check with its reason.
+func qualityChecks(ctx context.Context, env *step.Env, m *events.Message, spec *features.Spec, sp *features.Splits,
+	bench *benchmark.Report, q []byte, tc config.Training) ([]benchmark.Check, error) {
+	var checks []benchmark.Check
+	i8, st, te := bench.Find("int8"), bench.Find("student"), bench.Find("teacher")
+	if _, base, err := benchmark.Baseline(spec.Task, sp.Train.Y, sp.Test.Y); err != nil {
+		checks = append(checks, benchmark.Check{Name: benchmark.CheckBaseline, Reason: "baseline: " + err.Error()})
+	} else {
+		checks = append(checks, benchmark.BaselineCheck(spec.Task, i8, base, tc.GateBaselineMargin))
+	}
+	if te != nil {
+		checks = append(checks, benchmark.TeacherCheck(spec.Task, te, st, tc.GateTeacherBound))
+	}
+	c, err := championCheck(ctx, env, m, spec, q, tc.GateChampionBound)
+	if err != nil {
+		return nil, err
+	}
+	return append(checks, c), nil
+}
+
+func championCheck(ctx context.Context, env *step.Env, m *events.Message, spec *features.Spec, q []byte, bound float64) (benchmark.Check, error) {
+	skip := func(format string, a ...any) (benchmark.Check, error) {
+		return benchmark.Skip(benchmark.CheckChampion, fmt.Sprintf(format, a...)), nil
+	}
+	reg := registry.New(env.Docs)
+	mod, err := reg.Model(ctx, m.Model)
+	if errors.Is(err, registry.ErrNotFound) {
+		return skip("no version of %s serves yet", m.Model)
+	}
+	if err != nil {
+		return benchmark.Check{}, err
+	}
+	if mod.Serving == nil || mod.Serving.Version == "" {
+		return skip("no version of %s serves yet", m.Model)
+	}
+	sv := mod.Serving.Version
+	if sv == m.Version {
+		return skip("%s is the serving version", sv)
+	}
+	champ, err := reg.Get(ctx, m.Model, sv)
+	if err != nil {
+		return benchmark.Check{}, err
+	}
+	if champ.RunID == "" || champ.Artifacts["features"].URI == "" {
+		return skip("serving %s records no run or features", sv)
+	}
+	raw, err := env.ReadArtifact(ctx, champ.Artifacts["features"].URI)
+	if err != nil {
+		return benchmark.Check{}, err
+	}
+	cspec, err := features.Parse(raw)
+	if err != nil {
+		return skip("serving %s: %v", sv, err)
+	}
+	if cspec.Task != spec.Task {
+		return skip("serving %s is %s, this version %s", sv, cspec.Task, spec.Task)
+	}
+	// The serving version's clean rows, as its run's ingest wrote them.
+	clean := events.ObjectURI(env.Config.ArtifactsBucket, runs.ArtifactName(champ.RunID, "ingest", "clean.mgds"))
+	r, err := env.OpenArtifact(ctx, clean)
+	if err != nil {
+		return benchmark.Check{}, err
+	}
+	csp, err := cspec.LoadSplits(r)
+	r.Close()
+	if err != nil {
+		return skip("serving %s: its rows: %v", sv, err)
+	}
+	if len(csp.Test.X) == 0 {
+		return skip("serving %s has no test rows", sv)
+	}
+	x, y, err := spec.Encode(csp.Frames[features.Test])
+	if err != nil {
+		return skip("serving %s's test rows do not fit this version's features: %v", sv, err)
+	}
+	cmodel, err := env.ReadArtifact(ctx, mod.Serving.URI)
+	if err != nil {
+		return benchmark.Check{}, err
+	}
+	cm, err := benchmark.Run(ctx, "champion", cmodel, spec.Task, features.Float32(csp.Test.X), csp.Test.Y, 0)
+	if err != nil {
+		return skip("serving %s cannot be scored: %v", sv, err)
+	}
+	ch, err := benchmark.Run(ctx, "challenger", q, spec.Task, features.Float32(x), y, 0)
+	if err != nil {
+		return skip("this version cannot be scored on serving %s's test rows: %v", sv, err)
+	}
+	c := benchmark.ChampionCheck(spec.Task, cm.Scores, ch.Scores, sv, bound)
+	c.Reason += fmt.Sprintf(" (on %d test rows of serving %s's run %s)", len(y), sv, champ.RunID)
+	return c, nil
 }

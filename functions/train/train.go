@@ -69,11 +69,11 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 	if err != nil {
 		return step.Result{}, err
 	}
-	wa, err := env.WriteArtifact(ctx, run.ID, StepName, "teacher.json", weights, "application/json")
+	wa, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "teacher.json", weights, "application/json")
 	if err != nil {
 		return step.Result{}, err
 	}
-	ta, err := env.WriteArtifact(ctx, run.ID, StepName, "teacher.tflite", tfl, "application/octet-stream")
+	ta, err := env.WriteArtifactOnce(ctx, run.ID, StepName, "teacher.tflite", tfl, "application/octet-stream")
 	if err != nil {
 		return step.Result{}, err
 	}
@@ -97,6 +97,9 @@ func Work(ctx context.Context, env *step.Env, run step.Run, in events.Input) (st
 		"artifacts": map[string]any{"teacher": registry.Artifact{URI: ta.URI, SHA256: ta.SHA256, Size: ta.Size}},
 		"metrics":   metrics,
 	}); err != nil {
+		if errors.Is(err, registry.ErrImmutable) {
+			return step.Result{}, step.Permanent(err)
+		}
 		return step.Result{}, err
 	}
 	outputs := maps.Clone(m.Artifacts)

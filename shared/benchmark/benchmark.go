@@ -2,7 +2,10 @@
 // runtime (shared/infer): file size, test-split metrics, agreement of each
 // model with a reference model, and latency per single-row inference. The
 // quantize step writes the result as benchmark.json, `mega models NAME` and
-// the report show it, and the gate reads it.
+// the report show it, and the gate reads it. The gate (Gate, then Combine
+// with BaselineCheck, TeacherCheck and ChampionCheck, gate.go) passes only
+// when every check passes; Baseline is the score of always answering the
+// training split's majority class (or mean).
 //
 // Latency is measured, never asserted: median and p90 over repeated
 // single-row invocations after warm-up, on whatever machine runs the step.
@@ -211,6 +214,10 @@ type Verdict struct {
 	Int8   float64 `json:"int8"`
 	Drop   float64 `json:"drop"`
 	Bound  float64 `json:"bound"`
+	// Checks are every test of the gate (Combine), the quantization one
+	// first; Passed is true when all pass. Metric..Bound describe the
+	// quantization check.
+	Checks []Check `json:"checks,omitempty"`
 }
 
 // Gate compares the int8 model with the float student: for classifiers the

@@ -175,7 +175,12 @@ type Training struct {
 	Alpha         float64 // MEGA_DISTILL_ALPHA [0.7]
 	Sparsity      float64 // MEGA_SPARSITY, pruning target [0.5]
 	GateBound     float64 // MEGA_GATE_BOUND, largest accepted metric drop int8 vs float student [0.01 = 1 point]
-	ModelIO       string  // MEGA_MODEL_IO, float or int8 model inputs and outputs [float]
+	// The quality gate (package benchmark): accuracy bounds are in points,
+	// RMSE bounds relative.
+	GateBaselineMargin float64 // MEGA_GATE_BASELINE_MARGIN, how much the int8 model must beat the majority-class (or mean) baseline by [0.02]
+	GateTeacherBound   float64 // MEGA_GATE_TEACHER_BOUND, largest accepted drop float student vs teacher [0.05]
+	GateChampionBound  float64 // MEGA_GATE_CHAMPION_BOUND, largest accepted drop vs the serving version on its test set [0]
+	ModelIO            string  // MEGA_MODEL_IO, float or int8 model inputs and outputs [float]
 }
 
 // TrainingFromEnv reads the training configuration.
@@ -188,7 +193,8 @@ func TrainingFromLookup(lookup func(string) (string, bool)) (Training, error) {
 
 func trainingFromLookup(lookup func(string) (string, bool)) (Training, error) {
 	t := Training{TeacherHidden: []int{256, 128}, StudentHidden: []int{128, 64}, Epochs: 200, Seed: 1,
-		Temperature: 4, Alpha: 0.7, Sparsity: 0.5, GateBound: 0.01, ModelIO: "float"}
+		Temperature: 4, Alpha: 0.7, Sparsity: 0.5, GateBound: 0.01, ModelIO: "float",
+		GateBaselineMargin: 0.02, GateTeacherBound: 0.05}
 	var errs []error
 	ints := func(k string, dst *[]int) {
 		v, ok := lookup(k)
@@ -230,6 +236,9 @@ func trainingFromLookup(lookup func(string) (string, bool)) (Training, error) {
 	num("MEGA_DISTILL_ALPHA", &t.Alpha, 0.000001, 1)
 	num("MEGA_SPARSITY", &t.Sparsity, 0, 0.99)
 	num("MEGA_GATE_BOUND", &t.GateBound, 0, 1)
+	num("MEGA_GATE_BASELINE_MARGIN", &t.GateBaselineMargin, 0, 1)
+	num("MEGA_GATE_TEACHER_BOUND", &t.GateTeacherBound, 0, 1)
+	num("MEGA_GATE_CHAMPION_BOUND", &t.GateChampionBound, 0, 1)
 	if v, ok := lookup("MEGA_MODEL_IO"); ok && v != "" {
 		if v != "float" && v != "int8" {
 			errs = append(errs, fmt.Errorf("MEGA_MODEL_IO=%q: want float or int8", v))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"unicode/utf8"
 )
@@ -14,6 +15,40 @@ type Counts struct {
 	Rows  int64 `json:"rows"`  // records read (header excluded)
 	Clean int64 `json:"clean"` // rows written to the clean dataset
 	Bad   int64 `json:"bad"`   // rows quarantined
+	// Columns counts quarantined rows by the column at fault ("" for a row
+	// bad as a whole: a syntax error or the wrong field count); nil when no
+	// row was quarantined.
+	Columns map[string]int64 `json:"columns,omitempty"`
+	// Reasons keeps the first reason seen per column, for summaries.
+	Reasons map[string]string `json:"-"`
+}
+
+// Summary describes the quarantined rows by column, most first, e.g.
+// `alcohol: 3 ("abc" is not a number), (row): 1 (4 fields, want 14)`; ""
+// when none.
+func (c Counts) Summary() string {
+	if len(c.Columns) == 0 {
+		return ""
+	}
+	cols := make([]string, 0, len(c.Columns))
+	for k := range c.Columns {
+		cols = append(cols, k)
+	}
+	sort.Slice(cols, func(i, j int) bool {
+		if c.Columns[cols[i]] != c.Columns[cols[j]] {
+			return c.Columns[cols[i]] > c.Columns[cols[j]]
+		}
+		return cols[i] < cols[j]
+	})
+	parts := make([]string, 0, len(cols))
+	for _, k := range cols {
+		name := k
+		if name == "" {
+			name = "(row)"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d (%s)", name, c.Columns[k], c.Reasons[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Quarantined is one line of the quarantine object (JSON Lines).
@@ -51,6 +86,12 @@ func Clean(rr RowReader, v *Validator, clean *Writer, quarantine io.Writer) (Cou
 		c.Rows++
 		if re != nil {
 			c.Bad++
+			if c.Columns == nil {
+				c.Columns, c.Reasons = map[string]int64{}, map[string]string{}
+			}
+			if c.Columns[re.Column]++; c.Columns[re.Column] == 1 {
+				c.Reasons[re.Column] = re.Reason
+			}
 			q := Quarantined{Line: re.Line, Column: re.Column, Reason: re.Reason}
 			if fields != nil {
 				q.Fields = quarantineFields(fields)

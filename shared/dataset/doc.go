@@ -42,8 +42,14 @@
 //
 //   - empty values and NaN (any letter case) are missing; a column with a
 //     missing value is nullable; a label is never nullable;
-//   - a column is numeric if every non-missing value parses as a finite
-//     float, else categorical with its sorted vocabulary, at most
+//   - a column is numeric when at least 95% (InferOptions.NumericShare) of
+//     its values that are neither missing nor infinite parse as finite
+//     floats; the others ("abc", "1.2.3") are bad values, and the cleaning
+//     pass quarantines their rows with a reason. One bad value in a first
+//     drop therefore cannot turn a numeric column into a category (issue
+//     17). Infinite numbers (inf, -Infinity, 1e999) are bad values, never
+//     numbers nor categories. A column of all-missing values is numeric.
+//     Any other column is categorical with its sorted vocabulary, at most
 //     MaxCategories values (1000; more is an inference error: an id or free
 //     text is no feature);
 //   - numeric ranges are widened, not left open: the observed [lo, hi]
@@ -56,11 +62,19 @@
 //     canonical numbers, for numeric labels: "1" and "1.0" are one class);
 //     any other numeric label is a regression target.
 //
+// A person may state the schema instead (mega drop --schema FILE stores it
+// before the first drop); Schema.Conflicts lists, per column, how two
+// schemas differ, and a stated schema that conflicts with a stored one is
+// refused with that list.
+//
 // Later drops are checked by a Validator: columns are matched by name (any
-// order, but exactly the schema's columns), and each record either gives
+// order, but exactly the schema's columns; a mismatch names every extra and
+// every missing column at once), and each record either gives
 // values or one *RowError with one readable reason (wrong field count, not a
 // number, not finite, empty or NaN where not nullable, outside the range,
-// unknown category or class, malformed quotes).
+// unknown category or class, malformed quotes). Counts.Columns tallies the
+// quarantined rows per column and Counts.Summary says it in one line, which
+// ingest puts in the run's reason.
 //
 // # The compact format
 //

@@ -41,6 +41,11 @@ type InferOptions struct {
 	// column) [DefaultRangeMargin]. A column never negative stays >= 0.
 	// A negative margin leaves ranges open (no min or max).
 	RangeMargin float64
+	// NumericShare is the share of a column's non-missing values that must
+	// be finite numbers for the column to be numeric [DefaultNumericShare].
+	// The others are bad values: the cleaning pass quarantines their rows
+	// with a reason. A value of 1 or more asks for every value.
+	NumericShare float64
 }
 
 // Defaults of InferOptions.
@@ -48,15 +53,18 @@ const (
 	DefaultMaxCategories = 1000
 	DefaultMaxClasses    = 50
 	DefaultRangeMargin   = 0.5
+	DefaultNumericShare  = 0.95
 )
 
 type colStats struct {
-	numeric    bool
 	whole      bool
 	seen       int // non-missing values
+	nums       int // non-missing values that are finite numbers
+	infs       int // non-missing values that are infinite numbers
 	missing    int
 	lo, hi     float64
-	vocab      map[string]struct{}
+	vocab      map[string]struct{}  // distinct non-missing values, non-finite numbers excluded
+	numVocab   map[float64]struct{} // distinct finite numbers, while few
 	overflowed bool
 	bound      int
 }
@@ -67,6 +75,14 @@ func (c *colStats) add(v []byte) {
 		return
 	}
 	c.seen++
+	f, ok := parseFloat(v)
+	if ok && !finite(f) {
+		// inf, Infinity and their kind are bad values, never a category
+		// nor a number: they count against the numeric share and their
+		// rows are quarantined by the cleaning pass.
+		c.infs++
+		return
+	}
 	if !c.overflowed {
 		if _, ok := c.vocab[string(v)]; !ok {
 			if len(c.vocab) >= c.bound {
@@ -77,23 +93,42 @@ func (c *colStats) add(v []byte) {
 			}
 		}
 	}
-	if !c.numeric {
+	if !ok {
 		return
 	}
-	f, ok := parseFloat(v)
-	if !ok || !finite(f) {
-		c.numeric = false
-		return
-	}
+	c.nums++
 	if c.whole && !isWhole(f) {
 		c.whole = false
 	}
-	if c.seen == 1 || f < c.lo {
+	if c.numVocab != nil {
+		c.numVocab[f+0] = struct{}{} // +0 folds -0 into 0
+		if len(c.numVocab) > c.bound {
+			c.numVocab = nil
+		}
+	}
+	if c.nums == 1 || f < c.lo {
 		c.lo = f
 	}
-	if c.seen == 1 || f > c.hi {
+	if c.nums == 1 || f > c.hi {
 		c.hi = f
 	}
+}
+
+// numeric applies the rule: a column is numeric when at least share of its
+// values that are neither missing nor infinite are finite numbers (an
+// all-missing column is numeric; a column of infinities only is not).
+func (c *colStats) numeric(share float64) bool {
+	if c.seen == 0 {
+		return true // all missing: a nullable numeric column
+	}
+	if c.nums == 0 {
+		return false
+	}
+	text := c.seen - c.nums - c.infs
+	if share >= 1 {
+		return text == 0
+	}
+	return float64(c.nums) >= share*float64(c.nums+text)
 }
 
 // Infer reads every record of rr and returns the schema it implies. Records
@@ -108,6 +143,9 @@ func Infer(rr RowReader, opt InferOptions) (*Schema, error) {
 	}
 	if opt.RangeMargin == 0 {
 		opt.RangeMargin = DefaultRangeMargin
+	}
+	if opt.NumericShare <= 0 {
+		opt.NumericShare = DefaultNumericShare
 	}
 	header := rr.Header()
 	label := opt.Label
@@ -126,7 +164,7 @@ func Infer(rr RowReader, opt InferOptions) (*Schema, error) {
 	}
 	stats := make([]colStats, len(header))
 	for i := range stats {
-		stats[i] = colStats{numeric: true, whole: true, vocab: map[string]struct{}{}, bound: opt.MaxCategories}
+		stats[i] = colStats{whole: true, vocab: map[string]struct{}{}, numVocab: map[float64]struct{}{}, bound: opt.MaxCategories}
 	}
 	stats[li].bound = max(opt.MaxClasses, opt.MaxCategories)
 	rows := 0
@@ -155,6 +193,7 @@ func Infer(rr RowReader, opt InferOptions) (*Schema, error) {
 	s := &Schema{Version: SchemaVersion, Dataset: opt.Dataset, Label: label}
 	for i, name := range header {
 		st := &stats[i]
+		numeric := st.numeric(opt.NumericShare)
 		f := Feature{Name: name, Nullable: st.missing > 0}
 		switch {
 		case i == li:
@@ -162,19 +201,26 @@ func Infer(rr RowReader, opt InferOptions) (*Schema, error) {
 			if st.seen == 0 {
 				return nil, &InputError{Err: fmt.Errorf("infer schema: %w: label column %q is empty in every row", ErrInference, name)}
 			}
-			if st.numeric && !(st.whole && !st.overflowed && len(st.vocab) <= opt.MaxClasses) {
+			if st.nums == 0 && len(st.vocab) == 0 {
+				return nil, &InputError{Err: fmt.Errorf("infer schema: %w: label column %q has no finite value", ErrInference, name)}
+			}
+			if numeric && !(st.whole && st.numVocab != nil && len(st.numVocab) <= opt.MaxClasses) {
 				s.Task = Regression
 				f.ObservedMin, f.ObservedMax = ptr(st.lo), ptr(st.hi)
 				break
 			}
-			if st.overflowed || len(st.vocab) > opt.MaxClasses {
+			if !numeric && (st.overflowed || len(st.vocab) > opt.MaxClasses) {
 				return nil, &InputError{Err: fmt.Errorf("infer schema: %w: label column %q has more than %d distinct non-numeric values", ErrInference, name, opt.MaxClasses)}
 			}
 			s.Task = Classification
-			f.Values = vocabulary(st.vocab, st.numeric)
-		case st.numeric:
+			if numeric {
+				f.Values = numVocabulary(st.numVocab)
+			} else {
+				f.Values = vocabulary(st.vocab)
+			}
+		case numeric:
 			f.Type = Numeric
-			if st.seen > 0 {
+			if st.nums > 0 {
 				f.ObservedMin, f.ObservedMax = ptr(st.lo), ptr(st.hi)
 				if opt.RangeMargin > 0 {
 					f.Min, f.Max = widen(st.lo, st.hi, opt.RangeMargin)
@@ -185,7 +231,7 @@ func Infer(rr RowReader, opt InferOptions) (*Schema, error) {
 				return nil, &InputError{Err: fmt.Errorf("infer schema: %w: column %q has more than %d distinct text values, too many for a categorical feature (an id or free text?): drop the column or store a schema", ErrInference, name, opt.MaxCategories)}
 			}
 			f.Type = Categorical
-			f.Values = vocabulary(st.vocab, false)
+			f.Values = vocabulary(st.vocab)
 		}
 		s.Features = append(s.Features, f)
 	}
@@ -195,18 +241,14 @@ func Infer(rr RowReader, opt InferOptions) (*Schema, error) {
 	return s, nil
 }
 
-// vocabulary sorts values: numerically (as canonical numbers) for numeric
-// class labels, by byte order otherwise.
-func vocabulary(set map[string]struct{}, numeric bool) []string {
-	if !numeric {
-		return slices.Sorted(maps.Keys(set))
-	}
-	uniq := map[float64]bool{}
-	for v := range set {
-		f, _ := parseFloat([]byte(v))
-		uniq[f+0] = true // +0 folds -0 into 0
-	}
-	nums := slices.SortedFunc(maps.Keys(uniq), cmp.Compare[float64])
+// vocabulary sorts text values by byte order.
+func vocabulary(set map[string]struct{}) []string {
+	return slices.Sorted(maps.Keys(set))
+}
+
+// numVocabulary sorts numeric classes numerically, as canonical numbers.
+func numVocabulary(set map[float64]struct{}) []string {
+	nums := slices.SortedFunc(maps.Keys(set), cmp.Compare[float64])
 	out := make([]string, len(nums))
 	for i, f := range nums {
 		out[i] = strconv.FormatFloat(f, 'f', -1, 64)

@@ -191,8 +191,15 @@ func TestBadRows(t *testing.T) {
 	if diff := cmp.Diff(want, qs); diff != "" {
 		t.Errorf("quarantine (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(Counts{Rows: 13, Clean: 3, Bad: 10}, res.Counts); diff != "" {
+	wantCounts := Counts{Rows: 13, Clean: 3, Bad: 10,
+		Columns: map[string]int64{"": 2, "mean radius": 4, "mean texture": 1, "color": 1, "label": 2},
+		Reasons: map[string]string{"": want[0].Reason, "mean radius": want[1].Reason, "mean texture": want[2].Reason,
+			"color": want[5].Reason, "label": want[6].Reason}}
+	if diff := cmp.Diff(wantCounts, res.Counts); diff != "" {
 		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if got, w := res.Counts.Summary(), `mean radius: 4 ("abc" is not a number), (row): 2 (3 fields, want 4), label: 2 (unknown class "7" (classes: 0, 1)), color: 1 (unknown category "purple"), mean texture: 1 (empty value in a column that is not nullable)`; got != w {
+		t.Errorf("summary = %s\nwant      %s", got, w)
 	}
 	wantRadius := []float32{14.1, 12.5, 13.5}
 	if diff := cmp.Diff(wantRadius, fr.Columns[0].Num); diff != "" {
@@ -264,9 +271,17 @@ func TestInference(t *testing.T) {
 		}},
 		{name: "too many categories", in: "id,label\n" + rowsOf(20, func(i int) string { return "id" + strconv.Itoa(i) + ",0" }),
 			opt: InferOptions{MaxCategories: 10}, wantErr: ErrInference},
-		{name: "inf makes categorical", in: "a,label\n1,0\ninf,1\n", want: func(s *Schema) string {
-			return string(s.Features[0].Type) + " " + strings.Join(s.Features[0].Values, ",")
-		}},
+		{name: "inf is a bad value, not a category", in: "a,label\n1,0\ninf,1\n-Infinity,1\n", want: typesOf},
+		{name: "one text value in 20 is a bad value", in: "a,b,label\n" + rowsOf(19, func(i int) string { return strconv.Itoa(i) + ".5,x,0" }) + "abc,y,1\n",
+			want: typesOf},
+		{name: "two text values in 20 make a category", in: "a,label\n" + rowsOf(18, func(i int) string { return strconv.Itoa(i) + ",0" }) + "abc,1\nd,1\n",
+			want: typesOf},
+		{name: "NaN is missing", in: "a,label\nNaN,0\n2,1\nnan,1\n", want: typesOf},
+		{name: "text-only label classes skip inf", in: "a,label\n1,x\n2,inf\n3,y\n", want: func(s *Schema) string { return strings.Join(s.Classes(), ",") }},
+		{name: "numeric label with one bad value", in: "a,label\n" + rowsOf(30, func(i int) string { return strconv.Itoa(i) + "," + strconv.Itoa(i%3+1) }) + "1,abc\n",
+			want: func(s *Schema) string { return string(s.Task) + " " + strings.Join(s.Classes(), ",") }},
+		{name: "share 1 asks for every value", in: "a,label\n" + rowsOf(30, func(i int) string { return strconv.Itoa(i) + ",0" }) + "abc,1\n",
+			opt: InferOptions{NumericShare: 1}, want: typesOf},
 		{name: "open ranges", in: "a,label\n1,0\n5,1\n", opt: InferOptions{RangeMargin: -1}, want: func(s *Schema) string {
 			return strconv.FormatBool(s.Features[0].Min == nil && s.Features[0].Max == nil)
 		}},
@@ -277,12 +292,18 @@ func TestInference(t *testing.T) {
 		{name: "label only", in: "label\n1\n", wantErr: ErrInference},
 	}
 	wants := map[string]string{
-		"label from metadata":      "classification x,y",
-		"regression":               "regression",
-		"numeric classes by value": "0,1,10",
-		"inf makes categorical":    "categorical 1,inf",
-		"open ranges":              "true",
-		"negative range":           "-3 5",
+		"label from metadata":                   "classification x,y",
+		"regression":                            "regression",
+		"numeric classes by value":              "0,1,10",
+		"inf is a bad value, not a category":    "numeric label",
+		"one text value in 20 is a bad value":   "numeric categorical label",
+		"two text values in 20 make a category": "categorical label",
+		"NaN is missing":                        "numeric(nullable) label",
+		"text-only label classes skip inf":      "x,y",
+		"numeric label with one bad value":      "classification 1,2,3",
+		"share 1 asks for every value":          "categorical label",
+		"open ranges":                           "true",
+		"negative range":                        "-3 5",
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -305,6 +326,19 @@ func TestInference(t *testing.T) {
 			}
 		})
 	}
+}
+
+// typesOf lists the column types, "(nullable)" marking nullable columns.
+func typesOf(s *Schema) string {
+	var out []string
+	for _, f := range s.Features {
+		t := string(f.Type)
+		if f.Nullable {
+			t += "(nullable)"
+		}
+		out = append(out, t)
+	}
+	return strings.Join(out, " ")
 }
 
 func rowsOf(n int, f func(int) string) string {

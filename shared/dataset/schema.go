@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // SchemaVersion is the version of the schema JSON this package writes.
@@ -219,3 +221,52 @@ const (
 func ptr(f float64) *float64 { return &f }
 
 func isWhole(f float64) bool { return f == math.Trunc(f) && math.Abs(f) < 1<<53 }
+
+// Conflicts lists, one readable line per column, how schema t differs from
+// s: columns only in one of them, a different type, label or task, other
+// categories or classes, another range or nullability. It is empty when a
+// file valid under one is valid under the other.
+func (s *Schema) Conflicts(t *Schema) []string {
+	var out []string
+	if s.Label != t.Label {
+		out = append(out, fmt.Sprintf("label: %q, stored %q", t.Label, s.Label))
+	}
+	if s.Task != t.Task {
+		out = append(out, fmt.Sprintf("task: %s, stored %s", t.Task, s.Task))
+	}
+	byName := make(map[string]*Feature, len(t.Features))
+	for i := range t.Features {
+		byName[t.Features[i].Name] = &t.Features[i]
+	}
+	bound := func(p *float64) string {
+		if p == nil {
+			return "none"
+		}
+		return strconv.FormatFloat(*p, 'g', -1, 64)
+	}
+	for i := range s.Features {
+		a := &s.Features[i]
+		b, ok := byName[a.Name]
+		if !ok {
+			out = append(out, fmt.Sprintf("column %q: in the stored schema only", a.Name))
+			continue
+		}
+		delete(byName, a.Name)
+		switch {
+		case a.Type != b.Type:
+			out = append(out, fmt.Sprintf("column %q: %s, stored %s", a.Name, b.Type, a.Type))
+		case !slices.Equal(a.Values, b.Values):
+			out = append(out, fmt.Sprintf("column %q: values %s, stored %s", a.Name, strings.Join(b.Values, ","), strings.Join(a.Values, ",")))
+		case bound(a.Min) != bound(b.Min) || bound(a.Max) != bound(b.Max):
+			out = append(out, fmt.Sprintf("column %q: range [%s, %s], stored [%s, %s]", a.Name, bound(b.Min), bound(b.Max), bound(a.Min), bound(a.Max)))
+		case a.Nullable != b.Nullable:
+			out = append(out, fmt.Sprintf("column %q: nullable %t, stored %t", a.Name, b.Nullable, a.Nullable))
+		}
+	}
+	for _, f := range t.Features {
+		if _, ok := byName[f.Name]; ok {
+			out = append(out, fmt.Sprintf("column %q: not in the stored schema", f.Name))
+		}
+	}
+	return out
+}

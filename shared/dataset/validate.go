@@ -35,11 +35,35 @@ func NewValidator(s *Schema, header []string) (*Validator, error) {
 	}
 	v := &Validator{schema: s, rules: make([]rule, len(header)), width: len(s.Features)}
 	seen := make([]bool, len(s.Features))
-	for i, name := range header {
-		j, ok := pos[name]
-		if !ok {
-			return nil, &InputError{Err: fmt.Errorf("%w: column %q is not in the schema of dataset %q (columns: %s)", ErrSchemaMismatch, name, s.Dataset, names(s))}
+	var extra []string
+	for _, name := range header {
+		if _, ok := pos[name]; !ok {
+			extra = append(extra, strconv.Quote(name))
 		}
+	}
+	var missing []string
+	have := make(map[string]bool, len(header))
+	for _, name := range header {
+		have[name] = true
+	}
+	for _, f := range s.Features {
+		if !have[f.Name] {
+			missing = append(missing, strconv.Quote(f.Name))
+		}
+	}
+	if len(extra) > 0 || len(missing) > 0 {
+		// Name every conflicting column at once, so one fix is enough.
+		var why []string
+		if len(extra) > 0 {
+			why = append(why, fmt.Sprintf("column %s not in the schema", strings.Join(extra, ", ")))
+		}
+		if len(missing) > 0 {
+			why = append(why, fmt.Sprintf("the file lacks column %s", strings.Join(missing, ", ")))
+		}
+		return nil, &InputError{Err: fmt.Errorf("%w: %s of dataset %q (columns: %s)", ErrSchemaMismatch, strings.Join(why, "; "), s.Dataset, names(s))}
+	}
+	for i, name := range header {
+		j := pos[name]
 		seen[j] = true
 		f := &s.Features[j]
 		r := rule{f: f, out: j, label: f.Type == Label}
@@ -63,7 +87,7 @@ func NewValidator(s *Schema, header []string) (*Validator, error) {
 		v.rules[i] = r
 	}
 	for j, ok := range seen {
-		if !ok {
+		if !ok { // a duplicate header name hides a column
 			return nil, &InputError{Err: fmt.Errorf("%w: the file lacks column %q of dataset %q", ErrSchemaMismatch, s.Features[j].Name, s.Dataset)}
 		}
 	}

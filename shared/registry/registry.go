@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -33,7 +34,24 @@ var (
 	ErrGateFailed  = errors.New("registry: version did not pass the gate")
 	ErrNoArtifact  = errors.New("registry: version has no servable artifact")
 	ErrNotServable = errors.New("registry: nothing is serving")
+	// ErrImmutable: an artifact of a registered version cannot change.
+	ErrImmutable = errors.New("registry: a registered artifact cannot change")
+	// ErrOlderVersion: moving serving to an older version than the one
+	// serving needs Rollback.
+	ErrOlderVersion = errors.New("registry: version is older than the serving one")
 )
+
+// MutableArtifacts may be rewritten by a replay: measurements (latency in
+// benchmark.json) rather than the version's content.
+var MutableArtifacts = map[string]bool{"benchmark": true}
+
+// RollbackNote records who moved serving back to an older version and why.
+type RollbackNote struct {
+	By   string    `firestore:"by" json:"by"`
+	Why  string    `firestore:"why" json:"why"`
+	From string    `firestore:"from" json:"from"` // the version serving before
+	At   time.Time `firestore:"at" json:"at"`
+}
 
 // Artifact is one stored file of a version.
 type Artifact struct {
@@ -49,6 +67,21 @@ type Gate struct {
 	Metric string  `firestore:"metric" json:"metric"`
 	Drop   float64 `firestore:"drop" json:"drop"`
 	Bound  float64 `firestore:"bound" json:"bound"`
+	// Checks are every test of the gate (quantization, baseline, teacher,
+	// champion), as package benchmark's Check.
+	Checks []GateCheck `firestore:"checks,omitempty" json:"checks,omitempty"`
+}
+
+// GateCheck is one test of the gate.
+type GateCheck struct {
+	Name      string  `firestore:"name" json:"name"`
+	Passed    bool    `firestore:"passed" json:"passed"`
+	Skipped   bool    `firestore:"skipped,omitempty" json:"skipped,omitempty"`
+	Metric    string  `firestore:"metric" json:"metric"`
+	Value     float64 `firestore:"value" json:"value"`
+	Reference float64 `firestore:"reference" json:"reference"`
+	Bound     float64 `firestore:"bound" json:"bound"`
+	Reason    string  `firestore:"reason" json:"reason"`
 }
 
 // Version is one version of a model.
@@ -73,6 +106,8 @@ type Serving struct {
 	SHA256  string    `firestore:"sha256" json:"sha256"`
 	Moved   time.Time `firestore:"moved" json:"moved"`
 	RunID   string    `firestore:"run_id" json:"run_id"`
+	// Rollback is set when a person moved serving back (Rollback).
+	Rollback *RollbackNote `firestore:"rollback,omitempty" json:"rollback,omitempty"`
 }
 
 // Model is a model's document.
@@ -170,11 +205,57 @@ func (r *Registry) Register(ctx context.Context, v Version) (Version, error) {
 }
 
 // Update merges fields into a version (artifacts, metrics, gate, status).
+// Artifacts are immutable once registered: fields["artifacts"] (a
+// map[string]Artifact or map[string]any of Artifact) may add artifacts and
+// repeat existing ones with the same sha256, but an artifact registered with
+// other bytes is ErrImmutable and nothing is written (MutableArtifacts
+// excepted).
 func (r *Registry) Update(ctx context.Context, name, version string, fields map[string]any) error {
-	if _, err := r.version(name, version).Set(ctx, fields, firestore.MergeAll); err != nil {
+	ref := r.version(name, version)
+	err := r.c.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		if arts := artifactsOf(fields["artifacts"]); len(arts) > 0 {
+			snap, err := tx.Get(ref)
+			if err != nil && status.Code(err) != codes.NotFound {
+				return err
+			}
+			if err == nil {
+				var v Version
+				if err := snap.DataTo(&v); err != nil {
+					return err
+				}
+				for k, a := range arts {
+					old, ok := v.Artifacts[k]
+					if ok && old.SHA256 != "" && old.SHA256 != a.SHA256 && !MutableArtifacts[k] {
+						return fmt.Errorf("%w: %s/%s artifact %s is registered with sha256 %s (%s); this write has sha256 %s",
+							ErrImmutable, name, version, k, old.SHA256, old.URI, a.SHA256)
+					}
+				}
+			}
+		}
+		return tx.Set(ref, fields, firestore.MergeAll)
+	})
+	if err != nil {
 		return fmt.Errorf("registry: update %s/%s: %w", name, version, err)
 	}
 	return nil
+}
+
+func artifactsOf(v any) map[string]Artifact {
+	out := map[string]Artifact{}
+	switch m := v.(type) {
+	case map[string]Artifact:
+		return m
+	case map[string]any:
+		for k, x := range m {
+			switch a := x.(type) {
+			case Artifact:
+				out[k] = a
+			case *Artifact:
+				out[k] = *a
+			}
+		}
+	}
+	return out
 }
 
 // Get returns one version.
@@ -244,7 +325,24 @@ func (r *Registry) Versions(ctx context.Context, name string) ([]Version, error)
 // Promote moves the serving pointer to version, in a transaction, if its gate
 // passed and it has a servable artifact. The version previously serving is
 // marked retired. Promoting the version already serving changes nothing.
+// A version older (by number) than the one serving is ErrOlderVersion:
+// serving never moves backwards by accident (a replay of an old run); a
+// person rolls back with Rollback.
 func (r *Registry) Promote(ctx context.Context, name, version string) (Serving, error) {
+	return r.move(ctx, name, version, nil)
+}
+
+// Rollback moves serving to an older (or any) version that passed its
+// gate, recording who did it and why in the serving pointer. Both are
+// required.
+func (r *Registry) Rollback(ctx context.Context, name, version, by, why string) (Serving, error) {
+	if strings.TrimSpace(by) == "" || strings.TrimSpace(why) == "" {
+		return Serving{}, fmt.Errorf("registry: rollback %s/%s: who and why are required", name, version)
+	}
+	return r.move(ctx, name, version, &RollbackNote{By: by, Why: why})
+}
+
+func (r *Registry) move(ctx context.Context, name, version string, note *RollbackNote) (Serving, error) {
 	var out Serving
 	err := r.c.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		msnap, err := tx.Get(r.model(name))
@@ -274,8 +372,32 @@ func (r *Registry) Promote(ctx context.Context, name, version string) (Serving, 
 			out = *m.Serving
 			return nil
 		}
+		if m.Serving != nil && note == nil {
+			ssnap, err := tx.Get(r.version(name, m.Serving.Version))
+			if err != nil && status.Code(err) != codes.NotFound {
+				return err
+			}
+			if err == nil {
+				var cur Version
+				if err := ssnap.DataTo(&cur); err != nil {
+					return err
+				}
+				if v.Number < cur.Number {
+					return fmt.Errorf("%w: %s is older than serving %s; to roll back: mega models %s --rollback %s --reason WHY",
+						ErrOlderVersion, version, cur.Version, name, version)
+				}
+			}
+		}
 		now := r.now()
 		out = Serving{Version: version, URI: a.URI, SHA256: a.SHA256, Moved: now, RunID: v.RunID}
+		if note != nil {
+			n := *note
+			n.At = now
+			if m.Serving != nil {
+				n.From = m.Serving.Version
+			}
+			out.Rollback = &n
+		}
 		if m.Serving != nil {
 			if err := tx.Update(r.version(name, m.Serving.Version), []firestore.Update{{Path: "status", Value: "retired"}}); err != nil {
 				return err

@@ -46,7 +46,11 @@
 // /v2/health/live, /v2/health/ready, /v2/models/{name}, .../ready. Vertex AI
 // custom container: {"instances": [...], "parameters": ...} on
 // AIP_PREDICT_ROUTE answering {"predictions": [...], "deployedModelId": ...},
-// health on AIP_HEALTH_ROUTE. A prediction is {"label", "probabilities"}
+// health on AIP_HEALTH_ROUTE; its model is the one the request names
+// (?model=NAME or the X-Mega-Model header), else the deployment's (a single
+// MEGA_SERVE_MODELS name), else the only model loaded; with several loaded
+// and none named it is a 400 listing them, never the first by name. A
+// prediction is {"label", "probabilities"}
 // for classifiers (binary: [1-p, p]) and {"value"} for regression; answers
 // name the model and the version that produced them. Versions are the
 // registry's "vN"; TensorFlow Serving and KServe see the number N.

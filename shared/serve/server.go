@@ -31,8 +31,9 @@ type Options struct {
 	// DeployedModelID is Vertex AI's AIP_DEPLOYED_MODEL_ID, echoed in
 	// answers on the predict route.
 	DeployedModelID string
-	// VertexModel is the model the Vertex AI predict route serves; empty
-	// means the only model loaded (or the first by name).
+	// VertexModel is the model the Vertex AI predict route serves when the
+	// request names none; empty means the only model loaded, and a request
+	// that names none while several are loaded is refused (400).
 	VertexModel string
 	// Sampler receives sampled predictions for the drift check (nil: none).
 	Sampler *Sampler
@@ -375,20 +376,40 @@ const (
 )
 
 func (s *Server) vertexPredict(w http.ResponseWriter, r *http.Request) {
-	name := s.opts.VertexModel
-	if name == "" {
-		names := s.Names()
-		for _, n := range names {
-			if _, ok := s.Model(n); ok {
-				name = n
-				break
-			}
-		}
-		if name == "" && len(names) > 0 {
-			name = names[0]
-		}
+	name, herr := s.vertexModel(r)
+	if herr != nil {
+		s.requests.Add(1)
+		s.errors.Add(1)
+		writeError(w, herr)
+		return
 	}
 	s.predict(w, r, name, "", protoVertex)
+}
+
+// vertexModel chooses the model of a request on the Vertex AI route: the
+// one the request names (?model=NAME or the X-Mega-Model header), else the
+// one the deployment is for (Options.VertexModel, from a single
+// MEGA_SERVE_MODELS name), else the only model loaded. With several models
+// loaded and none named it is a 400 listing them: never the first by name
+// (issue 17).
+func (s *Server) vertexModel(r *http.Request) (string, *httpError) {
+	if n := r.URL.Query().Get("model"); n != "" {
+		return n, nil
+	}
+	if n := r.Header.Get("X-Mega-Model"); n != "" {
+		return n, nil
+	}
+	if s.opts.VertexModel != "" {
+		return s.opts.VertexModel, nil
+	}
+	names := s.Names()
+	switch len(names) {
+	case 0:
+		return "", nil // lookup answers 503: nothing deployed
+	case 1:
+		return names[0], nil
+	}
+	return "", errorf(http.StatusBadRequest, "%d models are loaded (%s): name one with ?model=NAME or the X-Mega-Model header, or serve one model per deployment (MEGA_SERVE_MODELS)", len(names), strings.Join(names, ", "))
 }
 
 // readBody reads the request body into b.body within the size limit.
