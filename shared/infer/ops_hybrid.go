@@ -1,0 +1,144 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/megapipe/mega/shared/tflite"
+)
+
+// Hybrid (dynamic-range) FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D:
+// float32 input and output with int8 weights (per-tensor or per-channel
+// scales), as the converter's default optimization writes them. This
+// interpreter dequantizes the weights once at load (w = scale_c * q) and runs
+// the float kernels; LiteRT instead quantizes each input row at run time and
+// accumulates in int32, so hybrid outputs agree with it to about the input
+// quantization step, not to 1e-5 (the zoo table reports the difference).
+
+type hybridKernel struct {
+	base   kernel
+	wIndex int // index of the dequantized weight tensor added to the interpreter
+	n2     node
+	hybrid bool
+}
+
+func (k *hybridKernel) prepare(ip *Interpreter, n *node) error {
+	x, w := ip.in(n, 0), ip.in(n, 1)
+	k.hybrid = x != nil && w != nil && x.Type == tflite.Float32 && w.Type == tflite.Int8
+	if !k.hybrid {
+		return k.base.prepare(ip, n)
+	}
+	if !w.isConst {
+		return errf(ErrUnsupported, "hybrid operator with non-constant int8 weights %q", w.Name)
+	}
+	if err := quantCheck(w, "weights"); err != nil {
+		return err
+	}
+	if k.wIndex == 0 {
+		key := fmt.Sprintf("hybrid/%d/%d", ip.opts.Subgraph, n.in[1])
+		data := ip.shared.packedWeights(key, func() any { return dequantInt8(w) }).([]byte)
+		ip.tensors = append(ip.tensors, &Tensor{Name: w.Name + "/dequantized", Type: tflite.Float32, Shape: w.Shape,
+			index: len(ip.tensors), data: data, isConst: true})
+		k.wIndex = len(ip.tensors) - 1
+	}
+	k.n2 = *n
+	k.n2.in = append([]int(nil), n.in...)
+	k.n2.in[1] = k.wIndex
+	if err := k.base.prepare(ip, &k.n2); err != nil {
+		return err
+	}
+	n.macs = k.n2.macs
+	return nil
+}
+
+func (k *hybridKernel) eval(ip *Interpreter, n *node) {
+	if k.hybrid {
+		k.base.eval(ip, &k.n2)
+		return
+	}
+	k.base.eval(ip, n)
+}
+
+// dequantInt8 dequantizes an int8 tensor with per-tensor or per-axis
+// quantization into float32 bytes.
+func dequantInt8(t *Tensor) []byte {
+	q := t.Int8s()
+	out := alignedBytes(4 * len(q))
+	f := (&Tensor{Type: tflite.Float32, data: out}).Float32s()
+	sc, zp := t.Quantization.Scale, t.Quantization.ZeroPoint
+	inner, dim := 1, 1
+	if len(sc) > 1 {
+		qd := t.Quantization.QuantizedDimension
+		if qd >= 0 && qd < len(t.Shape) {
+			dim = t.Shape[qd]
+			for _, d := range t.Shape[qd+1:] {
+				inner *= d
+			}
+		}
+	}
+	for i, v := range q {
+		c := 0
+		if len(sc) > 1 && dim == len(sc) {
+			c = (i / inner) % dim
+		}
+		z := int64(0)
+		if c < len(zp) {
+			z = zp[c]
+		}
+		f[i] = sc[c] * float32(int64(v)-z)
+	}
+	return out
+}
+
+// dequantizeAnyKernel is DEQUANTIZE of int8 (per-tensor or per-channel) and
+// FLOAT16 tensors to float32; on constants it is folded at load.
+type dequantizeAnyKernel struct {
+	base    dequantizeKernel
+	perAxis bool
+	f16     bool
+}
+
+func (k *dequantizeAnyKernel) prepare(ip *Interpreter, n *node) error {
+	if err := need(ip, n, 1, 1); err != nil {
+		return err
+	}
+	x, y := ip.in(n, 0), ip.out(n, 0)
+	k.f16 = x.Type == tflite.Float16 && y.Type == tflite.Float32
+	k.perAxis = x.Type == tflite.Int8 && len(x.scales()) > 1 && y.Type == tflite.Float32
+	if k.f16 || k.perAxis {
+		y.Shape = append([]int(nil), x.Shape...)
+		return nil
+	}
+	return k.base.prepare(ip, n)
+}
+
+func (k *dequantizeAnyKernel) eval(ip *Interpreter, n *node) {
+	x, y := ip.in(n, 0), ip.out(n, 0)
+	switch {
+	case k.f16:
+		out := y.Float32s()
+		for i := range out {
+			out[i] = float16to32(uint16(x.data[2*i]) | uint16(x.data[2*i+1])<<8)
+		}
+	case k.perAxis:
+		copy(y.data, dequantInt8(x))
+	default:
+		k.base.eval(ip, n)
+	}
+}
+
+// float16to32 converts an IEEE 754 half-precision value.
+func float16to32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := int(h>>10) & 0x1f
+	frac := uint32(h & 0x3ff)
+	switch {
+	case exp == 0 && frac == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal
+		return float32(math.Ldexp(float64(frac), -24)) * float32(1-2*int(h>>15))
+	case exp == 31:
+		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
+	}
+	return math.Float32frombits(sign | uint32(exp-15+127)<<23 | frac<<13)
+}
