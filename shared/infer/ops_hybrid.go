@@ -7,7 +7,8 @@ import (
 	"github.com/megapipe/mega/shared/tflite"
 )
 
-// Hybrid (dynamic-range) FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D:
+// Hybrid (dynamic-range) FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D and
+// TRANSPOSE_CONV:
 // float32 input and output with int8 weights (per-tensor or per-channel
 // scales), as the converter's default optimization writes them. This
 // interpreter dequantizes the weights once at load (w = scale_c * q) and runs
@@ -17,13 +18,14 @@ import (
 
 type hybridKernel struct {
 	base   kernel
+	xIn    int // input index of the activations (2 for TRANSPOSE_CONV)
 	wIndex int // index of the dequantized weight tensor added to the interpreter
 	n2     node
 	hybrid bool
 }
 
 func (k *hybridKernel) prepare(ip *Interpreter, n *node) error {
-	x, w := ip.in(n, 0), ip.in(n, 1)
+	x, w := ip.in(n, k.xIn), ip.in(n, 1)
 	k.hybrid = x != nil && w != nil && x.Type == tflite.Float32 && w.Type == tflite.Int8
 	if !k.hybrid {
 		return k.base.prepare(ip, n)

@@ -38,6 +38,15 @@ var moreVersion = map[tflite.BuiltinOperator]int{
 	tflite.OpReduceMax:             3,
 	tflite.OpSum:                   2,
 	tflite.OpReduceProd:            2,
+	tflite.OpLess:                  3,
+	tflite.OpLessEqual:             3,
+	tflite.OpGreater:               3,
+	tflite.OpGreaterEqual:          3,
+	tflite.OpEqual:                 4,
+	tflite.OpNotEqual:              3,
+	tflite.OpSelect:                4,
+	tflite.OpSelectV2:              2,
+	tflite.OpTile:                  3,
 	tflite.OpPadV2:                 4,
 	tflite.OpResizeBilinear:        4,
 	tflite.OpResizeNearestNeighbor: 4,
@@ -50,6 +59,11 @@ var moreVersion = map[tflite.BuiltinOperator]int{
 // ok is false for every other operator.
 func newMoreKernel(code tflite.OperatorCode) (k kernel, ok bool, err error) {
 	switch code.Builtin {
+	case tflite.OpAdd, tflite.OpSub, tflite.OpMul:
+		if code.Version > maxVersion[code.Builtin] {
+			return nil, true, errf(ErrUnsupported, "operator version: %v version %d (supported up to %d)", code.Builtin, code.Version, maxVersion[code.Builtin])
+		}
+		return &arithKernel{}, true, nil
 	case tflite.OpConcatenation:
 		if code.Version > maxVersion[code.Builtin] {
 			return nil, true, errf(ErrUnsupported, "operator version: %v version %d (supported up to %d)", code.Builtin, code.Version, maxVersion[code.Builtin])
@@ -102,12 +116,18 @@ func newMoreKernel(code tflite.OperatorCode) (k kernel, ok bool, err error) {
 		return &reduceKernel{}, true, nil
 	case tflite.OpReduceProd:
 		return &prodKernel{}, true, nil
+	case tflite.OpLess, tflite.OpLessEqual, tflite.OpGreater, tflite.OpGreaterEqual, tflite.OpEqual, tflite.OpNotEqual:
+		return &compareKernel{}, true, nil
+	case tflite.OpTile:
+		return &tileKernel{}, true, nil
+	case tflite.OpSelect, tflite.OpSelectV2:
+		return &selectKernel{}, true, nil
 	case tflite.OpPadV2:
 		return &padV2Kernel{}, true, nil
 	case tflite.OpResizeBilinear, tflite.OpResizeNearestNeighbor:
 		return &resizeKernel{}, true, nil
 	case tflite.OpTransposeConv:
-		return &transposeConvKernel{}, true, nil
+		return &hybridKernel{base: &transposeConvKernel{}, xIn: 2}, true, nil
 	case tflite.OpBatchMatMul:
 		return &batchMatMulKernel{}, true, nil
 	}

@@ -699,3 +699,46 @@ func (k *argMaxKernel) eval(ip *Interpreter, n *node) {
 		}
 	}
 }
+
+// ---- TILE (UpSampling2D's nearest upsampling: EXPAND_DIMS, TILE, RESHAPE)
+
+type tileKernel struct{ indexKernel }
+
+func (k *tileKernel) prepare(ip *Interpreter, n *node) error {
+	if err := need(ip, n, 2, 1); err != nil {
+		return err
+	}
+	x, y := ip.in(n, 0), ip.out(n, 0)
+	es, err := elemSize(n, x, y)
+	if err != nil {
+		return err
+	}
+	if err := sameQuant(x, y); err != nil {
+		return err
+	}
+	mult, err := constInts(ip.in(n, 1), "multiples")
+	if err != nil {
+		return err
+	}
+	if len(mult) != len(x.Shape) {
+		return errf(ErrInvalid, "multiples %v for %v", mult, x.Shape)
+	}
+	shape := make([]int, len(mult))
+	for d, m := range mult {
+		if m < 0 || m > 1<<20 {
+			return errf(ErrInvalid, "multiples %v", mult)
+		}
+		shape[d] = x.Shape[d] * m
+	}
+	k.es = es
+	y.Shape = shape
+	st := strides(x.Shape)
+	k.build(shape, func(o []int) int {
+		j := 0
+		for d, v := range o {
+			j += (v % x.Shape[d]) * st[d]
+		}
+		return j
+	})
+	return nil
+}

@@ -23,7 +23,14 @@ import (
 var zooGaps = map[string]string{
 	// Hybrid ops dequantize the weights and compute in float; LiteRT
 	// quantizes each input row at run time (ops_hybrid.go).
-	"cnn_small_dr": "hybrid FULLY_CONNECTED/CONV_2D computed in float, LiteRT quantizes inputs dynamically",
+	"cnn_small_dr":    "hybrid FULLY_CONNECTED/CONV_2D computed in float, LiteRT quantizes inputs dynamically",
+	"resnet_small_dr": "hybrid CONV_2D computed in float, LiteRT quantizes inputs dynamically",
+	"unet_dr":         "hybrid CONV_2D/TRANSPOSE_CONV computed in float, LiteRT quantizes inputs dynamically",
+	// Int8 kernels written from TFLite's reference formulas where XNNPACK
+	// rounds differently: outputs one step off on some elements.
+	"pad_resize_int8":        "int8 RESIZE_BILINEAR interpolates in float; XNNPACK uses fixed point",
+	"unet_int8":              "int8 TRANSPOSE_CONV or the LOGISTIC after it: one step off",
+	"transformer_block_int8": "int8 layer norm / attention chain (BATCH_MATMUL, SQUARED_DIFFERENCE, RSQRT tables): one step off",
 	// One element of the concatenated activations is one step off.
 	"activations_int8": "int8 table of a float activation (LEAKY_RELU/ELU/HARD_SWISH/GELU) is one step off LiteRT's fixed point",
 }

@@ -40,6 +40,15 @@ const (
 	OpGelu                  BuiltinOperator = 150
 	OpDiv                   BuiltinOperator = 42
 	OpNeg                   BuiltinOperator = 59
+	OpLess                  BuiltinOperator = 58
+	OpGreater               BuiltinOperator = 61
+	OpGreaterEqual          BuiltinOperator = 62
+	OpLessEqual             BuiltinOperator = 63
+	OpSelect                BuiltinOperator = 64
+	OpEqual                 BuiltinOperator = 71
+	OpNotEqual              BuiltinOperator = 72
+	OpSelectV2              BuiltinOperator = 123
+	OpTile                  BuiltinOperator = 69
 )
 
 // Options union tags of the options modelled in this file.
