@@ -23,9 +23,10 @@ import (
 var zooGaps = map[string]string{
 	// Hybrid ops dequantize the weights and compute in float; LiteRT
 	// quantizes each input row at run time (ops_hybrid.go).
-	"cnn_small_dr":    "hybrid FULLY_CONNECTED/CONV_2D computed in float, LiteRT quantizes inputs dynamically",
-	"resnet_small_dr": "hybrid CONV_2D computed in float, LiteRT quantizes inputs dynamically",
-	"unet_dr":         "hybrid CONV_2D/TRANSPOSE_CONV computed in float, LiteRT quantizes inputs dynamically",
+	"cnn_small_dr":          "hybrid FULLY_CONNECTED/CONV_2D computed in float, LiteRT quantizes inputs dynamically",
+	"resnet_small_dr":       "hybrid CONV_2D computed in float, LiteRT quantizes inputs dynamically",
+	"kws_ref_model_float32": "hybrid CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED computed in float, LiteRT quantizes inputs dynamically",
+	"unet_dr":               "hybrid CONV_2D/TRANSPOSE_CONV computed in float, LiteRT quantizes inputs dynamically",
 	// Int8 kernels written from TFLite's reference formulas where XNNPACK
 	// rounds differently: outputs one step off on some elements.
 	"pad_resize_int8":        "int8 RESIZE_BILINEAR interpolates in float; XNNPACK uses fixed point",
@@ -50,8 +51,8 @@ type zooCase struct {
 
 // zooRun runs one zoo case and returns a description of the first mismatch
 // ("" when every output agrees).
-func zooRun(dir string, c zooCase) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, c.Name+".tflite"))
+func zooRun(dir, modelDir string, c zooCase) (string, error) {
+	b, err := os.ReadFile(filepath.Join(modelDir, c.Name+".tflite"))
 	if err != nil {
 		return "", err
 	}
@@ -118,6 +119,24 @@ func zooRun(dir string, c zooCase) (string, error) {
 
 func TestZoo(t *testing.T) {
 	dir := filepath.Join("testdata", "zoo")
+	testZoo(t, dir, dir)
+}
+
+// TestZooMLPerf runs the MLPerf Tiny reference models of
+// ../shared/testdata/zoo (read in place) against LiteRT's outputs on seeded
+// inputs (testdata/zoo/mlperf/make_golden.py).
+func TestZooMLPerf(t *testing.T) {
+	models, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "testdata", "zoo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(models); err != nil {
+		t.Skipf("MLPerf Tiny models absent (%v)", err)
+	}
+	testZoo(t, filepath.Join("testdata", "zoo", "mlperf"), models)
+}
+
+func testZoo(t *testing.T, dir, modelDir string) {
 	raw, err := os.ReadFile(filepath.Join(dir, "cases.json"))
 	if err != nil {
 		t.Skipf("no zoo (%v): run testdata/zoo/make_zoo.py", err)
@@ -132,7 +151,7 @@ func TestZoo(t *testing.T) {
 		if c.Error != "" {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, c.Name+".tflite")); err != nil {
+		if _, err := os.Stat(filepath.Join(modelDir, c.Name+".tflite")); err != nil {
 			t.Logf("%s: model not committed (make_zoo.py writes it)", c.Name)
 			continue
 		}
@@ -143,7 +162,7 @@ func TestZoo(t *testing.T) {
 		}
 		r.total++
 		t.Run(c.Name, func(t *testing.T) {
-			diff, err := zooRun(dir, c)
+			diff, err := zooRun(dir, modelDir, c)
 			gap, known := zooGaps[c.Name]
 			switch {
 			case err == nil && diff == "":
