@@ -285,6 +285,10 @@ func setVersions(m *tflite.Model) error {
 			v = 1
 		case tflite.OpDequantize:
 			v = 2
+		default:
+			if iv, ok := int8Versions[oc.Builtin]; ok && sg.Tensors[op.Outputs[0]].Type == tflite.Int8 {
+				v = max(v, iv)
+			}
 		}
 		op.OpcodeIndex = opcode(m, oc.Builtin, v)
 	}

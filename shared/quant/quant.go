@@ -142,6 +142,10 @@ func Quantize(ctx context.Context, m *tflite.Model, calib Calibration, opts Opti
 	} else {
 		return nil, rep, fmt.Errorf("quantize: %w", err)
 	}
+	m, _, err := splitSharedConsts(m)
+	if err != nil {
+		return nil, rep, fmt.Errorf("quantize: %w", err)
+	}
 	g, err := newGraph(m)
 	if err != nil {
 		return nil, rep, fmt.Errorf("quantize: %w", err)
