@@ -22,7 +22,7 @@ import (
 //     GATHER, SPLIT, TILE, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR,
 //     MAXIMUM, MINIMUM, REDUCE_MAX) keep one scale and zero point between
 //     input and output; elementwise functions (HARD_SWISH, LEAKY_RELU, ELU,
-//     GELU, RSQRT, SQUARED_DIFFERENCE) and BATCH_MATMUL get their output's
+//     GELU, RSQRT, SQUARED_DIFFERENCE, NEG, ABS) and BATCH_MATMUL get their output's
 //     own calibrated range.
 //
 // What it cannot quantize it names by operator index, operator and tensor.
@@ -38,7 +38,7 @@ var tiedOps = map[tflite.BuiltinOperator]bool{
 // ownRangeOps produce an output with its own calibrated range.
 var ownRangeOps = map[tflite.BuiltinOperator]bool{
 	tflite.OpHardSwish: true, tflite.OpLeakyRelu: true, tflite.OpElu: true, tflite.OpGelu: true, tflite.OpRsqrt: true,
-	tflite.OpSquaredDifference: true, tflite.OpBatchMatMul: true,
+	tflite.OpSquaredDifference: true, tflite.OpBatchMatMul: true, tflite.OpNeg: true, tflite.OpAbs: true,
 }
 
 // int8Versions are the operator versions TFLite's op_version rules give the
@@ -48,7 +48,7 @@ var int8Versions = map[tflite.BuiltinOperator]int{
 	tflite.OpSplit: 2, tflite.OpTile: 1, tflite.OpResizeNearestNeighbor: 2, tflite.OpResizeBilinear: 2,
 	tflite.OpMaximum: 2, tflite.OpMinimum: 2, tflite.OpReduceMax: 2, tflite.OpPack: 2, tflite.OpHardSwish: 1,
 	tflite.OpLeakyRelu: 2, tflite.OpElu: 1, tflite.OpGelu: 2, tflite.OpRsqrt: 2, tflite.OpSquaredDifference: 2,
-	tflite.OpBatchMatMul: 1,
+	tflite.OpBatchMatMul: 1, tflite.OpNeg: 1, tflite.OpAbs: 2,
 }
 
 // dataInput returns the index of an operator's float data input.
