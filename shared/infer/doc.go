@@ -28,6 +28,29 @@
 // CONCATENATION, MEAN, PAD, QUANTIZE, DEQUANTIZE, with fused NONE, RELU,
 // RELU6 and RELU_N1_TO_1 activations. SupportedOps lists the versions.
 //
+// What the TensorFlow converter writes for common Keras layers is run too
+// (ops_shape.go, ops_more.go, ops_logic.go, ops_resize.go, ops_hybrid.go,
+// plain Go): SHAPE, STRIDED_SLICE, SLICE, PACK, TILE, TRANSPOSE, GATHER,
+// EXPAND_DIMS, SPLIT, CAST, ARG_MAX, REDUCE_MAX, REDUCE_PROD, SUM, PADV2,
+// LEAKY_RELU, ELU, HARD_SWISH, GELU, RSQRT, SQRT, EXP, ABS, NEG, SQUARE,
+// MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV, RESIZE_BILINEAR,
+// RESIZE_NEAREST_NEIGHBOR, TRANSPOSE_CONV, BATCH_MATMUL, the comparisons,
+// SELECT/SELECT_V2, integer ADD/SUB/MUL and CONCATENATION (shape
+// arithmetic), float32 and int8. An operator whose inputs are all constant
+// (or SHAPE of a static shape) is folded once at load (folding.go): Flatten's
+// SHAPE/STRIDED_SLICE/PACK feeding RESHAPE, and DEQUANTIZE of FLOAT16 or int8
+// weights, cost nothing per inference. Hybrid (dynamic-range) FULLY_CONNECTED,
+// CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV (float activations, int8
+// weights) dequantize the weights once and compute in float: LiteRT
+// quantizes the activations at run time instead, so hybrid outputs agree
+// with it to about 1e-3 relative, not 1e-5. Int8 activations without a
+// TFLite-exact formula here (ELU, HARD_SWISH, GELU, LEAKY_RELU, RSQRT, ...)
+// use a 256-entry table of the float function; int8 RESIZE_BILINEAR
+// interpolates in float. An out-of-range GATHER index writes zeros (Invoke
+// cannot fail). testdata/zoo (make_zoo.py: 17 Keras architectures, each
+// converted four ways, LiteRT outputs) and TestZoo measure the agreement;
+// TestZooMLPerf runs the MLPerf Tiny models of ../shared/testdata/zoo.
+//
 // # Requantization
 //
 // Two modes, as ../shared/docs/tflite-int8-arithmetic.md describes:
