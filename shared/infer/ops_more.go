@@ -213,6 +213,9 @@ func (k *unaryMoreKernel) prepare(ip *Interpreter, n *node) error {
 			return err
 		}
 		k.lut = kernels.NewLUT(x.Scale(), x.ZeroPoint(), y.Scale(), y.ZeroPoint(), f)
+		if n.op == tflite.OpLeakyRelu && ip.opts.Requant == XNNPack {
+			k.lut = leakyReluXNN(x, y, n)
+		}
 	default:
 		return typeErr(n, x, y)
 	}
@@ -523,4 +526,29 @@ func (k *concatAnyKernel) eval(ip *Interpreter, n *node) {
 			o += in
 		}
 	}
+}
+
+// leakyReluXNN tabulates XNNPACK's int8 leaky ReLU (what the official
+// runtime's default build runs): multipliers lrintf(256*s_in/s_out) and
+// lrintf(256*alpha*s_in/s_out), out = ((zp_out<<8) + 0x80 + (x-zp_in)*m) >> 8.
+func leakyReluXNN(x, y *Tensor, n *node) *kernels.LUT {
+	alpha := float32(0)
+	if o, ok := n.opts.(*tflite.LeakyReluOptions); ok {
+		alpha = o.Alpha
+	}
+	pos := x.Scale() / y.Scale()
+	neg := pos * alpha
+	mp := int32(kernels.RoundHalfEven32(256 * pos))
+	mn := int32(kernels.RoundHalfEven32(256 * neg))
+	bias := y.ZeroPoint()<<8 + 0x80
+	var lut kernels.LUT
+	for v := -128; v <= 127; v++ {
+		acc := int32(v) - x.ZeroPoint()
+		m := mp
+		if acc < 0 {
+			m = mn
+		}
+		lut[uint8(int8(v))] = int8(min(max((bias+acc*m)>>8, -128), 127))
+	}
+	return &lut
 }

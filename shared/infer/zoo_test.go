@@ -32,8 +32,6 @@ var zooGaps = map[string]string{
 	"pad_resize_int8":        "int8 RESIZE_BILINEAR interpolates in float; XNNPACK uses fixed point",
 	"unet_int8":              "int8 TRANSPOSE_CONV or the LOGISTIC after it: one step off",
 	"transformer_block_int8": "int8 layer norm / attention chain (BATCH_MATMUL, SQUARED_DIFFERENCE, RSQRT tables): one step off",
-	// One element of the concatenated activations is one step off.
-	"activations_int8": "int8 table of a float activation (LEAKY_RELU/ELU/HARD_SWISH/GELU) is one step off LiteRT's fixed point",
 }
 
 type zooIO struct {
