@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/megapipe/mega/shared/infer/kernels"
 	"github.com/megapipe/mega/shared/tflite"
 )
 
@@ -22,6 +23,10 @@ type hybridKernel struct {
 	wIndex int // index of the dequantized weight tensor added to the interpreter
 	n2     node
 	hybrid bool
+	// Convolutions in XNNPack mode: integer-valued float weights (q - zp),
+	// the image quantized per batch item, and the integer sums.
+	wInt      []float32
+	xq, accum []float32
 }
 
 func (k *hybridKernel) prepare(ip *Interpreter, n *node) error {
@@ -50,15 +55,96 @@ func (k *hybridKernel) prepare(ip *Interpreter, n *node) error {
 		return err
 	}
 	n.macs = k.n2.macs
+	if cv, ok := k.base.(*convKernel); ok {
+		q := w.Int8s()
+		k.wInt = make([]float32, len(q))
+		zp := w.ZeroPoint()
+		for i, v := range q {
+			k.wInt[i] = float32(int32(v) - zp)
+		}
+		k.xq = make([]float32, x.NumElements())
+		k.accum = make([]float32, ip.out(n, 0).NumElements())
+		_ = cv
+	}
 	return nil
 }
 
 func (k *hybridKernel) eval(ip *Interpreter, n *node) {
 	if k.hybrid {
+		if fc, ok := k.base.(*fcKernel); ok && ip.opts.Requant == XNNPack {
+			k.evalFCXNN(ip, n, fc)
+			return
+		}
+		if cv, ok := k.base.(*convKernel); ok && ip.opts.Requant == XNNPack {
+			k.evalConvXNN(ip, n, cv)
+			return
+		}
 		k.base.eval(ip, &k.n2)
 		return
 	}
 	k.base.eval(ip, n)
+}
+
+// evalFCXNN is XNNPACK's dynamically quantized fully connected layer (what
+// the official runtime's default build runs for a hybrid FULLY_CONNECTED):
+// each input row is quantized to int8 with its own asymmetric parameters
+// (xnn_f32_qd8_asymmetric_quantization_params, then f32-qs8 conversion),
+// multiplied with the int8 weights in int32, and scaled back in float.
+func (k *hybridKernel) evalFCXNN(ip *Interpreter, n *node, fc *fcKernel) {
+	x, w, b, y := ip.in(n, 0), ip.in(n, 1), ip.in(n, 2), ip.out(n, 0)
+	xs, wq, out := x.Float32s(), w.Int8s(), y.Float32s()
+	var bias []float32
+	if b != nil {
+		bias = b.Float32s()
+	}
+	ws := w.scales()
+	wzp := w.ZeroPoint()
+	for r := 0; r < fc.batch; r++ {
+		row := xs[r*fc.inDim : (r+1)*fc.inDim]
+		zp, invScale, cvt := qd8Params(row)
+		for c := 0; c < fc.outN; c++ {
+			wr := wq[c*fc.inDim : (c+1)*fc.inDim]
+			var acc int32
+			for i, v := range row {
+				q := min(max(v*cvt, float32(-128-zp)), float32(127-zp))
+				qa := int32(kernels.RoundHalfEven32(q))
+				acc += qa * (int32(wr[i]) - wzp)
+			}
+			sc := ws[0]
+			if len(ws) > 1 {
+				sc = ws[c]
+			}
+			v := float32(acc) * invScale * sc
+			if bias != nil {
+				v += bias[c]
+			}
+			out[r*fc.outN+c] = min(max(v, fc.lo), fc.hi)
+		}
+	}
+}
+
+// qd8Params returns XNNPACK's dynamic quantization of a row: zero point,
+// dequantization scale and the conversion multiplier.
+func qd8Params(row []float32) (zp int32, invScale, cvt float32) {
+	lo, hi := float32(0), float32(0)
+	for _, v := range row {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	const qmin, qmax = float32(-128), float32(127)
+	scale := float32(1)
+	if lo != hi {
+		scale = (qmax - qmin) / (hi - lo)
+	}
+	dmin, dmax := lo*scale, hi*scale
+	z := qmax - dmax
+	if (qmin+dmin)+(qmax+dmax) > 0 {
+		z = qmin - dmin
+	}
+	z = min(max(z, qmin), qmax)
+	zp = int32(kernels.RoundHalfEven32(z))
+	invScale = 1 / scale
+	cvt = 1 / invScale
+	return zp, invScale, cvt
 }
 
 // dequantInt8 dequantizes an int8 tensor with per-tensor or per-axis
@@ -143,4 +229,51 @@ func float16to32(h uint16) float32 {
 		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
 	}
 	return math.Float32frombits(sign | uint32(exp-15+127)<<23 | frac<<13)
+}
+
+// evalConvXNN is the dynamically quantized convolution: each batch item of
+// the input is quantized with its own qd8 parameters, convolved with the
+// int8 weights (integer sums, exact in float32 below 2^24), and scaled back.
+func (k *hybridKernel) evalConvXNN(ip *Interpreter, n *node, cv *convKernel) {
+	x, w, b, y := ip.in(n, 0), ip.in(n, 1), ip.in(n, 2), ip.out(n, 0)
+	xs, out := x.Float32s(), y.Float32s()
+	s := cv.s
+	per := len(xs) / max(s.Batch, 1)
+	outPer := len(out) / max(s.Batch, 1)
+	ws := w.scales()
+	var bias []float32
+	if b != nil {
+		bias = b.Float32s()
+	}
+	inf := float32(math.Inf(1))
+	one := s
+	one.Batch = 1
+	for bi := 0; bi < s.Batch; bi++ {
+		img := xs[bi*per : (bi+1)*per]
+		zp, invScale, cvt := qd8Params(img)
+		xq := k.xq[bi*per : (bi+1)*per]
+		for i, v := range img {
+			q := min(max(v*cvt, float32(-128-zp)), float32(127-zp))
+			xq[i] = kernels.RoundHalfEven32(q)
+		}
+		acc := k.accum[bi*outPer : (bi+1)*outPer]
+		if cv.depthwise {
+			kernels.DepthwiseConv2DFloat(one, xq, k.wInt, nil, -inf, inf, acc)
+		} else {
+			kernels.Conv2DFloat(one, xq, k.wInt, nil, -inf, inf, acc)
+		}
+		o := out[bi*outPer : (bi+1)*outPer]
+		for i, a := range acc {
+			c := i % s.OutC
+			sc := ws[0]
+			if len(ws) > 1 {
+				sc = ws[c]
+			}
+			v := a * invScale * sc
+			if bias != nil {
+				v += bias[c]
+			}
+			o[i] = min(max(v, cv.lo), cv.hi)
+		}
+	}
 }

@@ -23,8 +23,6 @@ import (
 var zooGaps = map[string]string{
 	// Hybrid ops dequantize the weights and compute in float; LiteRT
 	// quantizes each input row at run time (ops_hybrid.go).
-	"cnn_small_dr":          "hybrid FULLY_CONNECTED/CONV_2D computed in float, LiteRT quantizes inputs dynamically",
-	"resnet_small_dr":       "hybrid CONV_2D computed in float, LiteRT quantizes inputs dynamically",
 	"kws_ref_model_float32": "hybrid CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED computed in float, LiteRT quantizes inputs dynamically",
 	"unet_dr":               "hybrid CONV_2D/TRANSPOSE_CONV computed in float, LiteRT quantizes inputs dynamically",
 	// Int8 kernels written from TFLite's reference formulas where XNNPACK
