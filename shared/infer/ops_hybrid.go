@@ -248,7 +248,13 @@ func (k *hybridKernel) evalConvXNN(ip *Interpreter, n *node, cv *convKernel) {
 	inf := float32(math.Inf(1))
 	one := s
 	one.Batch = 1
-	for bi := 0; bi < s.Batch; bi++ {
+	// A 1x1 convolution with stride 1 is a fully connected layer over the
+	// pixels, which XNNPACK quantizes per pixel (row).
+	if !cv.depthwise && s.KH == 1 && s.KW == 1 && s.StrideH == 1 && s.StrideW == 1 && s.PadTop == 0 && s.PadLeft == 0 {
+		per, outPer = s.InC, s.OutC
+		one.InH, one.InW, one.OutH, one.OutW = 1, 1, 1, 1
+	}
+	for bi := 0; bi < len(xs)/per; bi++ {
 		img := xs[bi*per : (bi+1)*per]
 		zp, invScale, cvt := qd8Params(img)
 		xq := k.xq[bi*per : (bi+1)*per]

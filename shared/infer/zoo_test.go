@@ -23,8 +23,7 @@ import (
 var zooGaps = map[string]string{
 	// Hybrid ops dequantize the weights and compute in float; LiteRT
 	// quantizes each input row at run time (ops_hybrid.go).
-	"kws_ref_model_float32": "hybrid CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED computed in float, LiteRT quantizes inputs dynamically",
-	"unet_dr":               "hybrid CONV_2D/TRANSPOSE_CONV computed in float, LiteRT quantizes inputs dynamically",
+	"unet_dr": "hybrid TRANSPOSE_CONV computed in float, LiteRT quantizes its input dynamically",
 	// Int8 kernels written from TFLite's reference formulas where XNNPACK
 	// rounds differently: outputs one step off on some elements.
 	"pad_resize_int8":        "int8 RESIZE_BILINEAR interpolates in float; XNNPACK uses fixed point",
