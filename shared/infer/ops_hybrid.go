@@ -9,13 +9,11 @@ import (
 )
 
 // Hybrid (dynamic-range) FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D and
-// TRANSPOSE_CONV:
-// float32 input and output with int8 weights (per-tensor or per-channel
-// scales), as the converter's default optimization writes them. This
-// interpreter dequantizes the weights once at load (w = scale_c * q) and runs
-// the float kernels; LiteRT instead quantizes each input row at run time and
-// accumulates in int32, so hybrid outputs agree with it to about the input
-// quantization step, not to 1e-5 (the zoo table reports the difference).
+// TRANSPOSE_CONV: float32 input and output with int8 weights (per-tensor or
+// per-channel scales), as the converter's default optimization writes them.
+// In XNNPack mode FULLY_CONNECTED and the convolutions quantize the input at
+// run time as XNNPACK does (evalFCXNN, evalConvXNN); otherwise the weights
+// are dequantized once at load (w = scale_c * q) and the float kernels run.
 
 type hybridKernel struct {
 	base   kernel
