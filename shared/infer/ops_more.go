@@ -292,6 +292,7 @@ func (k *binaryMoreKernel) prepare(ip *Interpreter, n *node) error {
 		k.table = make([]int8, 1<<16)
 	}
 	sa, za, sb, zb, sy, zy := a.Scale(), a.ZeroPoint(), b.Scale(), b.ZeroPoint(), y.Scale(), y.ZeroPoint()
+	sqDiff := newSqDiffParams(sa, za, sb, zb, sy, zy)
 	for i := range 256 {
 		for j := range 256 {
 			v := k.f(sa*float32(int32(int8(i))-za), sb*float32(int32(int8(j))-zb))
@@ -305,10 +306,38 @@ func (k *binaryMoreKernel) prepare(ip *Interpreter, n *node) error {
 					}
 				}
 			}
+			if n.op == tflite.OpSquaredDifference {
+				q = sqDiff.apply(int32(int8(i)), int32(int8(j)))
+			}
 			k.table[i<<8|j] = int8(min(max(q, lo), hi))
 		}
 	}
 	return nil
+}
+
+// sqDiffParams is TFLite's int8 SQUARED_DIFFERENCE (squared_difference.cc):
+// inputs shifted left by 7 and rescaled to twice the larger input scale,
+// the difference squared in int32 and requantized to the output.
+type sqDiffParams struct {
+	zp1, zp2, zpOut int32
+	m1, m2, mOut    int32
+	s1, s2, sOut    int
+}
+
+func newSqDiffParams(s1 float32, zp1 int32, s2 float32, zp2 int32, so float32, zpo int32) sqDiffParams {
+	twice := 2 * math.Max(float64(s1), float64(s2))
+	p := sqDiffParams{zp1: zp1, zp2: zp2, zpOut: zpo}
+	p.m1, p.s1 = kernels.QuantizeMultiplier(float64(s1) / twice)
+	p.m2, p.s2 = kernels.QuantizeMultiplier(float64(s2) / twice)
+	p.mOut, p.sOut = kernels.QuantizeMultiplier(twice * twice / (float64(1<<14) * float64(so)))
+	return p
+}
+
+func (p sqDiffParams) apply(a, b int32) int32 {
+	x := kernels.MultiplyByQuantizedMultiplier((a-p.zp1)<<7, p.m1, p.s1)
+	y := kernels.MultiplyByQuantizedMultiplier((b-p.zp2)<<7, p.m2, p.s2)
+	d := x - y
+	return kernels.MultiplyByQuantizedMultiplier(d*d, p.mOut, p.sOut) + p.zpOut
 }
 
 func (k *binaryMoreKernel) eval(ip *Interpreter, n *node) {

@@ -363,7 +363,9 @@ func (k *batchMatMulKernel) prepare(ip *Interpreter, n *node) error {
 			}
 		}
 		k.za, k.zb = a.ZeroPoint(), b.ZeroPoint()
-		k.rq = kernels.NewRequant(ip.opts.Requant, a.Scale(), []float32{b.Scale()}, y.Scale(), y.ZeroPoint(), -128, 127, true)
+		// The official runtime runs int8 BATCH_MATMUL with its own kernel
+		// (not XNNPACK): gemmlowp fixed-point requantization in both modes.
+		k.rq = kernels.NewRequant(kernels.Reference, a.Scale(), []float32{b.Scale()}, y.Scale(), y.ZeroPoint(), -128, 127, true)
 	default:
 		return typeErr(n, a, b, y)
 	}
