@@ -47,8 +47,9 @@
 // within 1e-5; in Reference mode, and for TRANSPOSE_CONV, they dequantize
 // the weights once and compute in float (about 1e-3 from LiteRT). Int8 activations without a
 // TFLite-exact formula here (ELU, HARD_SWISH, GELU, LEAKY_RELU, RSQRT, ...)
-// use a 256-entry table of the float function; int8 RESIZE_BILINEAR
-// interpolates in float. An out-of-range GATHER index writes zeros (Invoke
+// use a 256-entry table of the float function; int8 LEAKY_RELU and
+// RESIZE_BILINEAR follow XNNPACK, SQUARED_DIFFERENCE and BATCH_MATMUL
+// TFLite's fixed point (the official runtime's kernels for them). An out-of-range GATHER index writes zeros (Invoke
 // cannot fail). testdata/zoo (make_zoo.py: 17 Keras architectures, each
 // converted four ways, LiteRT outputs) and TestZoo measure the agreement;
 // TestZooMLPerf runs the MLPerf Tiny models of ../shared/testdata/zoo.

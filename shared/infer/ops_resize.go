@@ -9,10 +9,11 @@ import (
 )
 
 // RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR over NHWC, with TFLite's
-// align_corners and half_pixel_centers coordinate rules. Int8 bilinear
-// interpolates the dequantized values in float and rounds half away from
-// zero (TFLite's int8 kernel uses fixed point, so an output may differ by
-// one step); int8 nearest copies bytes.
+// align_corners and half_pixel_centers coordinate rules. Int8 bilinear with
+// equal input and output quantization in XNNPack mode is XNNPACK's Q11
+// fixed-point interpolation (bit-exact with the official runtime); otherwise
+// it interpolates the dequantized values in float and rounds half away from
+// zero. Int8 nearest copies bytes.
 
 type resizeKernel struct {
 	float                bool
@@ -21,6 +22,8 @@ type resizeKernel struct {
 	y0, y1, x0, x1       []int
 	wy, wx               []float32
 	sIn, sOut, zIn, zOut float32
+	q11                  bool
+	ay, ax               []int32
 }
 
 func (k *resizeKernel) prepare(ip *Interpreter, n *node) error {
@@ -106,7 +109,37 @@ func (k *resizeKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	k.y0, k.y1, k.wy = axis(k.ih, k.oh)
 	k.x0, k.x1, k.wx = axis(k.iw, k.ow)
+	k.q11 = !k.float && !k.nearest && ip.opts.Requant == XNNPack && sameQuant(x, y) == nil
+	if k.q11 {
+		k.y0, k.y1, k.ay = xnnBilinearAxis(k.ih, k.oh, align, !align && !half)
+		k.x0, k.x1, k.ax = xnnBilinearAxis(k.iw, k.ow, align, !align && !half)
+	}
 	return nil
+}
+
+// xnnBilinearAxis is XNNPACK's int8 resize-bilinear indexing along one axis
+// (xnn_indirection_init_resize_bilinear2d_hwc_q11): source pixels and the
+// interpolation weight in Q11.
+func xnnBilinearAxis(in, out int, align, legacy bool) (lo, hi []int, alpha []int32) {
+	adj := 0
+	if align && out != 1 {
+		adj = 1
+	}
+	scale := float32(in-adj) / float32(out-adj)
+	offset := 0.5*scale - 0.5
+	for o := range out {
+		var v float32
+		if legacy || align {
+			v = float32(o) * scale
+		} else {
+			v = float32(o)*scale + offset
+			v = min(max(v, 0), float32(in-1))
+		}
+		l := int(v)
+		lo, hi = append(lo, l), append(hi, min(l+1, in-1))
+		alpha = append(alpha, int32(kernels.RoundHalfEven32((v-float32(l))*2048)))
+	}
+	return
 }
 
 func (k *resizeKernel) eval(ip *Interpreter, n *node) {
@@ -126,6 +159,19 @@ func (k *resizeKernel) eval(ip *Interpreter, n *node) {
 				}
 				p00, p10 := at(b, k.y0[oy], k.x0[ox]), at(b, k.y1[oy], k.x0[ox])
 				p01, p11 := at(b, k.y0[oy], k.x1[ox]), at(b, k.y1[oy], k.x1[ox])
+				if k.q11 {
+					in, out := x.Int8s(), y.Int8s()
+					ah, av := k.ax[ox], k.ay[oy]
+					for ch := 0; ch < c; ch++ {
+						tl, tr := int32(in[p00+ch]), int32(in[p01+ch])
+						bl, br := int32(in[p10+ch]), int32(in[p11+ch])
+						t := tl<<11 + (tr-tl)*ah
+						b := bl<<11 + (br-bl)*ah
+						out[o+ch] = int8((t<<11 + (b-t)*av + 1<<21) >> 22)
+					}
+					o += c
+					continue
+				}
 				dy, dx := k.wy[oy], k.wx[ox]
 				if k.float {
 					in, out := x.Float32s(), y.Float32s()

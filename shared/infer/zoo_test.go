@@ -26,8 +26,7 @@ var zooGaps = map[string]string{
 	"unet_dr": "hybrid TRANSPOSE_CONV computed in float, LiteRT quantizes its input dynamically",
 	// Int8 kernels written from TFLite's reference formulas where XNNPACK
 	// rounds differently: outputs one step off on some elements.
-	"pad_resize_int8": "int8 RESIZE_BILINEAR interpolates in float; XNNPACK uses fixed point",
-	"unet_int8":       "int8 TRANSPOSE_CONV or the LOGISTIC after it: one step off",
+	"unet_int8": "int8 TRANSPOSE_CONV or the LOGISTIC after it: one step off",
 }
 
 type zooIO struct {
