@@ -40,12 +40,12 @@
 // (or SHAPE of a static shape) is folded once at load (folding.go): Flatten's
 // SHAPE/STRIDED_SLICE/PACK feeding RESHAPE, and DEQUANTIZE of FLOAT16 or int8
 // weights, cost nothing per inference. Hybrid (dynamic-range) FULLY_CONNECTED,
-// CONV_2D and DEPTHWISE_CONV_2D (float activations, int8 weights) in XNNPack
-// mode quantize their input at run time as XNNPACK does (qd8: asymmetric
-// per row for FULLY_CONNECTED and 1x1 convolutions, per batch item
-// otherwise), sum in integers and scale back in float, which equals LiteRT
-// within 1e-5; in Reference mode, and for TRANSPOSE_CONV, they dequantize
-// the weights once and compute in float (about 1e-3 from LiteRT). Int8 activations without a
+// CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV (float activations, int8
+// weights) in XNNPack mode quantize their input at run time as XNNPACK does
+// (qd8: asymmetric per row for FULLY_CONNECTED and 1x1 convolutions, per
+// batch item otherwise), sum in integers and scale back in float, which
+// equals LiteRT within 1e-5; in Reference mode they dequantize the weights
+// once and compute in float (about 1e-3 from LiteRT). Int8 activations without a
 // TFLite-exact formula here (ELU, HARD_SWISH, GELU, LEAKY_RELU, RSQRT, ...)
 // use a 256-entry table of the float function; int8 LEAKY_RELU and
 // RESIZE_BILINEAR follow XNNPACK, SQUARED_DIFFERENCE and BATCH_MATMUL

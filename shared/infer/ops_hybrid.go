@@ -12,7 +12,8 @@ import (
 // TRANSPOSE_CONV: float32 input and output with int8 weights (per-tensor or
 // per-channel scales), as the converter's default optimization writes them.
 // In XNNPack mode FULLY_CONNECTED and the convolutions quantize the input at
-// run time as XNNPACK does (evalFCXNN, evalConvXNN); otherwise the weights
+// run time as XNNPACK does (evalFCXNN, evalConvXNN, evalTransposeConv);
+// otherwise the weights
 // are dequantized once at load (w = scale_c * q) and the float kernels run.
 
 type hybridKernel struct {
@@ -25,6 +26,13 @@ type hybridKernel struct {
 	// the image quantized per batch item, and the integer sums.
 	wInt      []float32
 	xq, accum []float32
+	// TRANSPOSE_CONV in XNNPack mode (qd8 per batch item, as the
+	// convolutions); n3 reads integer-valued float weights and
+	// the quantized input from the tensors added at xqIndex and wIntIndex.
+	n3                 node
+	xqIndex, wIntIndex int
+	tlo, thi           float32
+	sf                 []float32
 }
 
 func (k *hybridKernel) prepare(ip *Interpreter, n *node) error {
@@ -53,6 +61,9 @@ func (k *hybridKernel) prepare(ip *Interpreter, n *node) error {
 		return err
 	}
 	n.macs = k.n2.macs
+	if tc, ok := k.base.(*transposeConvKernel); ok && ip.opts.Requant == XNNPack {
+		return k.prepareTransposeConv(ip, n, tc, x, w)
+	}
 	if cv, ok := k.base.(*convKernel); ok {
 		q := w.Int8s()
 		k.wInt = make([]float32, len(q))
@@ -71,6 +82,10 @@ func (k *hybridKernel) eval(ip *Interpreter, n *node) {
 	if k.hybrid {
 		if fc, ok := k.base.(*fcKernel); ok && ip.opts.Requant == XNNPack {
 			k.evalFCXNN(ip, n, fc)
+			return
+		}
+		if tc, ok := k.base.(*transposeConvKernel); ok && ip.opts.Requant == XNNPack {
+			k.evalTransposeConv(ip, n, tc)
 			return
 		}
 		if cv, ok := k.base.(*convKernel); ok && ip.opts.Requant == XNNPack {
@@ -279,5 +294,72 @@ func (k *hybridKernel) evalConvXNN(ip *Interpreter, n *node, cv *convKernel) {
 			}
 			o[i] = min(max(v, cv.lo), cv.hi)
 		}
+	}
+}
+
+func (k *hybridKernel) prepareTransposeConv(ip *Interpreter, n *node, tc *transposeConvKernel, x, w *Tensor) error {
+	q := w.Int8s()
+	wi := alignedBytes(4 * len(q))
+	wf := (&Tensor{Type: tflite.Float32, data: wi}).Float32s()
+	for i, v := range q {
+		wf[i] = float32(int32(v) - w.ZeroPoint())
+	}
+	xb := alignedBytes(4 * max(x.NumElements(), 1))
+	if k.xqIndex == 0 {
+		ip.tensors = append(ip.tensors, &Tensor{Name: w.Name + "/integer", Type: tflite.Float32, index: len(ip.tensors), isConst: true},
+			&Tensor{Name: x.Name + "/quantized", Type: tflite.Float32, index: len(ip.tensors) + 1, isConst: true})
+		k.wIntIndex, k.xqIndex = len(ip.tensors)-2, len(ip.tensors)-1
+	}
+	wt, xt := ip.tensors[k.wIntIndex], ip.tensors[k.xqIndex]
+	wt.Shape, wt.data = w.Shape, wi
+	xt.Shape, xt.data = x.Shape, xb[:4*x.NumElements()]
+	k.n3 = *n
+	k.n3.in = []int{n.in[0], k.wIntIndex, k.xqIndex}
+	if err := tc.prepare(ip, &k.n3); err != nil {
+		return err
+	}
+	k.tlo, k.thi = tc.lo, tc.hi
+	k.sf = make([]float32, 0, tc.b)
+	inf := float32(math.Inf(1))
+	tc.lo, tc.hi = -inf, inf
+	return nil
+}
+
+// evalTransposeConv quantizes each batch item with XNNPACK's qd8 parameters,
+// sums in integers (exact in float32 below 2^24) and scales back with the
+// per-channel weight scales.
+func (k *hybridKernel) evalTransposeConv(ip *Interpreter, n *node, tc *transposeConvKernel) {
+	x, w, y := ip.in(n, 2), ip.in(n, 1), ip.out(n, 0)
+	var bias []float32
+	if b := ip.in(n, 3); b != nil {
+		bias = b.Float32s()
+	}
+	xs, xq := x.Float32s(), ip.tensors[k.xqIndex].Float32s()
+	per := len(xs) / max(tc.b, 1)
+	sf := k.sf[:0]
+	for bi := 0; bi < tc.b; bi++ {
+		img := xs[bi*per : (bi+1)*per]
+		zp, invScale, cvt := qd8Params(img)
+		for i, v := range img {
+			q := min(max(v*cvt, float32(-128-zp)), float32(127-zp))
+			xq[bi*per+i] = kernels.RoundHalfEven32(q)
+		}
+		sf = append(sf, invScale)
+	}
+	tc.eval(ip, &k.n3)
+	out := y.Float32s()
+	ws := w.scales()
+	outPer := len(out) / max(tc.b, 1)
+	for i, v := range out {
+		c := i % tc.oc
+		sc := ws[0]
+		if len(ws) > 1 {
+			sc = ws[c]
+		}
+		v = v * sf[i/outPer] * sc
+		if bias != nil {
+			v += bias[c]
+		}
+		out[i] = min(max(v, k.tlo), k.thi)
 	}
 }
