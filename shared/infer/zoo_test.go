@@ -182,3 +182,27 @@ func testZoo(t *testing.T, dir, modelDir string) {
 	}
 	t.Logf("zoo:%s", sb.String())
 }
+
+// TestZooInvokeDoesNotAllocate: the converter ops keep Invoke free of
+// allocations (shape arithmetic is folded at load, scratch is planned).
+func TestZooInvokeDoesNotAllocate(t *testing.T) {
+	dir := filepath.Join("testdata", "zoo")
+	for _, name := range []string{"cnn_small_f32", "cnn_small_dr", "unet_dr", "unet_int8", "transformer_block_f32",
+		"transformer_block_int8", "text_classifier_f32", "pad_resize_int8", "misc_ops_f16", "activations_int8"} {
+		b, err := os.ReadFile(filepath.Join(dir, name+".tflite"))
+		if err != nil {
+			t.Skipf("zoo absent: %v", err)
+		}
+		m, err := tflite.Parse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip, err := New(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(5, func() { _ = ip.Invoke() }); a != 0 {
+			t.Errorf("%s: %v allocations per Invoke", name, a)
+		}
+	}
+}
