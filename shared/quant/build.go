@@ -98,6 +98,9 @@ func (g *graph) quantize(ranges map[int]Range, opts Options, rep *Report) (*tfli
 		tn.Buffer = addBuffer(q, tflite.Int32Bytes(qb))
 		tn.Quantization = &tflite.Quantization{Scale: scales, ZeroPoint: make([]int64, len(scales))}
 	}
+	if err := quantizeTransposeConvBias(q, wScales, biasDone, rep); err != nil {
+		return nil, err
+	}
 	// Other float constants: per-tensor asymmetric int8 with their group's params.
 	for _, t := range sortedKeys(g.consts) {
 		if g.consts[t].role != roleOther {

@@ -22,7 +22,8 @@ import (
 //     GATHER, SPLIT, TILE, RESIZE_NEAREST_NEIGHBOR, RESIZE_BILINEAR,
 //     MAXIMUM, MINIMUM, REDUCE_MAX) keep one scale and zero point between
 //     input and output; elementwise functions (HARD_SWISH, LEAKY_RELU, ELU,
-//     GELU, RSQRT, SQUARED_DIFFERENCE, NEG, ABS) and BATCH_MATMUL get their output's
+//     GELU, RSQRT, SQUARED_DIFFERENCE, NEG, ABS), BATCH_MATMUL and
+//     TRANSPOSE_CONV (weights per channel along 0, bias int32 s_in*s_w[c]) get their output's
 //     own calibrated range.
 //
 // What it cannot quantize it names by operator index, operator and tensor.
@@ -37,7 +38,8 @@ var tiedOps = map[tflite.BuiltinOperator]bool{
 
 // ownRangeOps produce an output with its own calibrated range.
 var ownRangeOps = map[tflite.BuiltinOperator]bool{
-	tflite.OpHardSwish: true, tflite.OpLeakyRelu: true, tflite.OpElu: true, tflite.OpGelu: true, tflite.OpRsqrt: true,
+	tflite.OpTransposeConv: true,
+	tflite.OpHardSwish:     true, tflite.OpLeakyRelu: true, tflite.OpElu: true, tflite.OpGelu: true, tflite.OpRsqrt: true,
 	tflite.OpSquaredDifference: true, tflite.OpBatchMatMul: true, tflite.OpNeg: true, tflite.OpAbs: true,
 }
 
@@ -48,7 +50,7 @@ var int8Versions = map[tflite.BuiltinOperator]int{
 	tflite.OpSplit: 2, tflite.OpTile: 1, tflite.OpResizeNearestNeighbor: 2, tflite.OpResizeBilinear: 2,
 	tflite.OpMaximum: 2, tflite.OpMinimum: 2, tflite.OpReduceMax: 2, tflite.OpPack: 2, tflite.OpHardSwish: 1,
 	tflite.OpLeakyRelu: 2, tflite.OpElu: 1, tflite.OpGelu: 2, tflite.OpRsqrt: 2, tflite.OpSquaredDifference: 2,
-	tflite.OpBatchMatMul: 1, tflite.OpNeg: 1, tflite.OpAbs: 2,
+	tflite.OpBatchMatMul: 1, tflite.OpNeg: 1, tflite.OpAbs: 2, tflite.OpTransposeConv: 3,
 }
 
 // dataInput returns the index of an operator's float data input.
@@ -87,8 +89,39 @@ func (g *graph) checkPassThrough(oi int, code tflite.BuiltinOperator, op tflite.
 	return nil
 }
 
-// classifyMore handles the operators of tiedOps and ownRangeOps.
+// classifyMore handles the operators of tiedOps and ownRangeOps, and
+// TRANSPOSE_CONV (weights [OC, KH, KW, IC] per channel along 0, input 2,
+// optional bias 3).
 func (g *graph) classifyMore(oi int, code tflite.BuiltinOperator, op tflite.Operator) error {
+	if code == tflite.OpTransposeConv {
+		in := op.Inputs
+		if len(in) < 3 || in[1] < 0 || !g.isConst[in[1]] || len(g.sg.Tensors[in[1]].Shape) != 4 {
+			return fmt.Errorf("operator %d %s: %w: weights must be a constant rank-4 tensor", oi, code, ErrUnsupported)
+		}
+		uses := []struct {
+			t int
+			u constUse
+		}{{in[1], constUse{role: roleWeight, axis: 0, op: oi}}}
+		if len(in) > 3 && in[3] >= 0 {
+			if !g.isConst[in[3]] {
+				return fmt.Errorf("operator %d %s: %w: bias %q must be a constant", oi, code, ErrUnsupported, g.sg.Tensors[in[3]].Name)
+			}
+			uses = append(uses, struct {
+				t int
+				u constUse
+			}{in[3], constUse{role: roleBias, op: oi}})
+		}
+		for _, x := range uses {
+			if g.sg.Tensors[x.t].Type != tflite.Float32 {
+				continue
+			}
+			if prev, ok := g.consts[x.t]; ok && prev != x.u {
+				return fmt.Errorf("operator %d %s: %w: constant %q is shared with operator %d in another role", oi, code, ErrUnsupported, g.sg.Tensors[x.t].Name, prev.op)
+			}
+			g.consts[x.t] = x.u
+		}
+		return nil
+	}
 	if !tiedOps[code] {
 		return nil
 	}
@@ -157,4 +190,51 @@ func splitSharedConsts(m *tflite.Model) (*tflite.Model, int, error) {
 		}
 	}
 	return c, added, nil
+}
+
+// quantizeTransposeConvBias turns the float bias of every TRANSPOSE_CONV
+// into int32 with scale s_in*s_w[c] (as the convolutions' biases).
+func quantizeTransposeConvBias(q *tflite.Model, wScales map[int][]float32, done map[int]bool, rep *Report) error {
+	sg := &q.Subgraphs[0]
+	for oi := range sg.Operators {
+		op := &sg.Operators[oi]
+		if q.OperatorCodes[op.OpcodeIndex].Builtin != tflite.OpTransposeConv || len(op.Inputs) < 4 || op.Inputs[3] < 0 {
+			continue
+		}
+		bt := op.Inputs[3]
+		if done[bt] {
+			return fmt.Errorf("bias %q: %w: shared by two operators", sg.Tensors[bt].Name, ErrUnsupported)
+		}
+		done[bt] = true
+		tn := &sg.Tensors[bt]
+		if tn.Type != tflite.Float32 {
+			continue
+		}
+		b, err := tflite.Float32s(q.Buffers[tn.Buffer])
+		if err != nil {
+			return fmt.Errorf("bias %q: %w", tn.Name, err)
+		}
+		ws := wScales[op.Inputs[1]]
+		if len(ws) != len(b) && len(ws) != 1 {
+			return fmt.Errorf("bias %q: %w: %d values for %d weight scales", tn.Name, ErrUnsupported, len(b), len(ws))
+		}
+		if len(ws) == 1 {
+			ws = slicesRepeat(ws[0], len(b))
+		}
+		in := sg.Tensors[op.Inputs[2]].Quantization.Scale[0]
+		qb, scales, clamped := QuantizeBias(b, in, ws)
+		rep.ClampedBias += clamped
+		tn.Type = tflite.Int32
+		tn.Buffer = addBuffer(q, tflite.Int32Bytes(qb))
+		tn.Quantization = &tflite.Quantization{Scale: scales, ZeroPoint: make([]int64, len(scales))}
+	}
+	return nil
+}
+
+func slicesRepeat(v float32, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
 }
