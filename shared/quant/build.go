@@ -210,7 +210,7 @@ func addIOConversions(m *tflite.Model) {
 	dcode := opcode(m, tflite.OpDequantize, 2)
 	done := map[int]bool{}
 	for _, t := range sg.Inputs {
-		if done[t] {
+		if done[t] || sg.Tensors[t].Type != tflite.Int8 {
 			continue
 		}
 		done[t] = true
@@ -219,7 +219,7 @@ func addIOConversions(m *tflite.Model) {
 		pre = append(pre, tflite.Operator{OpcodeIndex: qcode, Inputs: []int{t}, Outputs: []int{it}, Options: &tflite.QuantizeOptions{}})
 	}
 	for _, t := range sg.Outputs {
-		if done[t] {
+		if done[t] || sg.Tensors[t].Type != tflite.Int8 {
 			continue
 		}
 		done[t] = true

@@ -111,7 +111,8 @@ func newGraph(m *tflite.Model) (*graph, error) {
 		}
 	}
 	for _, t := range sg.Inputs {
-		if sg.Tensors[t].Type != tflite.Float32 {
+		// Integer inputs (token ids) stay as they are.
+		if typ := sg.Tensors[t].Type; typ != tflite.Float32 && typ != tflite.Int32 && typ != tflite.Int64 {
 			return nil, fmt.Errorf("input %q: %w: %s", sg.Tensors[t].Name, ErrUnsupported, sg.Tensors[t].Type)
 		}
 	}

@@ -54,7 +54,7 @@ func readF32(t *testing.T, path string) []float32 {
 // differences of two int8 inputs, is the widest at 12%).
 func TestQuantizeConverterOutput(t *testing.T) {
 	for _, name := range []string{"cnn_small_f32", "efficientnet_block_f32", "resnet_small_f32", "separable_f32",
-		"transformer_block_f32", "binary_ops_f32", "permute_reshape_f32", "pool1d_global_f32", "unet_f32", "mobilenet_v2_f32"} {
+		"transformer_block_f32", "binary_ops_f32", "permute_reshape_f32", "pool1d_global_f32", "unet_f32", "text_classifier_f32", "mobilenet_v2_f32"} {
 		t.Run(name, func(t *testing.T) {
 			m := readZoo(t, name)
 			ip, err := infer.New(m, infer.Options{})
@@ -70,7 +70,11 @@ func TestQuantizeConverterOutput(t *testing.T) {
 				for i := range ip.NumInputs() {
 					v := make([]float32, ip.Input(i).NumElements())
 					for j := range v {
-						v[j] = float32(r.Float64()*2 - 1)
+						if ip.Input(i).Type == tflite.Int32 {
+							v[j] = float32(r.IntN(50)) // token ids
+						} else {
+							v[j] = float32(r.Float64()*2 - 1)
+						}
 					}
 					s = append(s, v)
 				}
@@ -85,8 +89,11 @@ func TestQuantizeConverterOutput(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range qi.NumInputs() {
-				in := readF32(t, filepath.Join(zooDir, name+".in"+string(rune('0'+i))+".bin"))
-				copy(qi.Input(i).Float32s(), in)
+				raw, err := os.ReadFile(filepath.Join(zooDir, name+".in"+string(rune('0'+i))+".bin"))
+				if err != nil || len(raw) != len(qi.Input(i).Bytes()) {
+					t.Fatalf("input %d: %d bytes (%v) for %v %v", i, len(raw), err, qi.Input(i).Type, qi.Input(i).Shape)
+				}
+				copy(qi.Input(i).Bytes(), raw)
 			}
 			if err := qi.Invoke(); err != nil {
 				t.Fatal(err)
