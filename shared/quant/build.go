@@ -119,6 +119,7 @@ func (g *graph) quantize(ranges map[int]Range, opts Options, rep *Report) (*tfli
 		setQ(t, p)
 		tn.Buffer = addBuffer(q, tflite.Int8Bytes(qv))
 	}
+	requantizeConcatInputs(q)
 	if opts.IO == FloatIO {
 		addIOConversions(q)
 	}

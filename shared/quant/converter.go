@@ -26,6 +26,12 @@ import (
 //     TRANSPOSE_CONV (weights per channel along 0, bias int32 s_in*s_w[c]) get their output's
 //     own calibrated range.
 //
+//   - A CONCATENATION input with fixed parameters (a SOFTMAX, LOGISTIC or
+//     TANH output) gets an int8 QUANTIZE (requantization) in front instead
+//     of forcing its parameters on the other inputs.
+//   - Integer graph inputs (token ids for GATHER) stay INT32; their
+//     calibration values must be whole numbers.
+//
 // What it cannot quantize it names by operator index, operator and tensor.
 
 // tiedOps share one quantization between their data input(s) and outputs.
@@ -237,4 +243,45 @@ func slicesRepeat(v float32, n int) []float32 {
 		out[i] = v
 	}
 	return out
+}
+
+// requantizeConcatInputs puts an int8 QUANTIZE (requantization) in front of
+// every CONCATENATION input whose quantization differs from the output's,
+// as TFLite's int8 CONCATENATION requires equal quantization (the converter
+// does the same).
+func requantizeConcatInputs(q *tflite.Model) {
+	sg := &q.Subgraphs[0]
+	var ops []tflite.Operator
+	for _, op := range sg.Operators {
+		if q.OperatorCodes[op.OpcodeIndex].Builtin == tflite.OpConcatenation {
+			out := sg.Tensors[op.Outputs[0]]
+			op.Inputs = append([]int(nil), op.Inputs...)
+			for j, t := range op.Inputs {
+				if t < 0 {
+					continue
+				}
+				in := sg.Tensors[t]
+				if in.Type != tflite.Int8 || out.Quantization == nil || in.Quantization == nil ||
+					(in.Quantization.Scale[0] == out.Quantization.Scale[0] && in.Quantization.ZeroPoint[0] == out.Quantization.ZeroPoint[0]) {
+					continue
+				}
+				nt := in
+				nt.Name = in.Name + "/requantized"
+				nt.Shape = append([]int(nil), in.Shape...)
+				nt.ShapeSignature = append([]int(nil), in.ShapeSignature...)
+				if len(nt.ShapeSignature) == 0 {
+					nt.ShapeSignature = nil
+				}
+				nt.Buffer = 0
+				nt.Quantization = &tflite.Quantization{Scale: []float32{out.Quantization.Scale[0]}, ZeroPoint: []int64{out.Quantization.ZeroPoint[0]}}
+				sg.Tensors = append(sg.Tensors, nt)
+				idx := len(sg.Tensors) - 1
+				ops = append(ops, tflite.Operator{OpcodeIndex: opcode(q, tflite.OpQuantize, 2), Inputs: []int{t}, Outputs: []int{idx},
+					Options: &tflite.QuantizeOptions{}})
+				op.Inputs[j] = idx
+			}
+		}
+		ops = append(ops, op)
+	}
+	sg.Operators = ops
 }

@@ -170,6 +170,12 @@ func (g *graph) classify(oi int, code tflite.BuiltinOperator, op tflite.Operator
 				return err
 			}
 			if t >= 0 {
+				// An input with fixed parameters (a SOFTMAX, LOGISTIC or TANH
+				// output) keeps them; build requantizes it in front of the
+				// concatenation (requantizeConcatInputs).
+				if _, fx := g.fixed[t]; fx {
+					continue
+				}
 				g.union(t, out)
 			}
 		}

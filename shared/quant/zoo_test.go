@@ -54,7 +54,7 @@ func readF32(t *testing.T, path string) []float32 {
 // differences of two int8 inputs, is the widest at 12%).
 func TestQuantizeConverterOutput(t *testing.T) {
 	for _, name := range []string{"cnn_small_f32", "efficientnet_block_f32", "resnet_small_f32", "separable_f32",
-		"transformer_block_f32", "binary_ops_f32", "permute_reshape_f32", "pool1d_global_f32", "unet_f32", "text_classifier_f32", "mobilenet_v2_f32"} {
+		"transformer_block_f32", "binary_ops_f32", "permute_reshape_f32", "pool1d_global_f32", "unet_f32", "text_classifier_f32", "activations_f32", "mobilenet_v2_f32"} {
 		t.Run(name, func(t *testing.T) {
 			m := readZoo(t, name)
 			ip, err := infer.New(m, infer.Options{})
