@@ -290,7 +290,7 @@ func setVersions(m *tflite.Model) error {
 		case tflite.OpDequantize:
 			v = 2
 		default:
-			if iv, ok := int8Versions[oc.Builtin]; ok && sg.Tensors[op.Outputs[0]].Type == tflite.Int8 {
+			if iv, ok := int8Versions[oc.Builtin]; ok && (sg.Tensors[op.Outputs[0]].Type == tflite.Int8 || in.Type == tflite.Int8) {
 				v = max(v, iv)
 			}
 		}

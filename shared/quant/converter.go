@@ -56,7 +56,7 @@ var int8Versions = map[tflite.BuiltinOperator]int{
 	tflite.OpSplit: 2, tflite.OpTile: 1, tflite.OpResizeNearestNeighbor: 2, tflite.OpResizeBilinear: 2,
 	tflite.OpMaximum: 2, tflite.OpMinimum: 2, tflite.OpReduceMax: 2, tflite.OpPack: 2, tflite.OpHardSwish: 1,
 	tflite.OpLeakyRelu: 2, tflite.OpElu: 1, tflite.OpGelu: 2, tflite.OpRsqrt: 2, tflite.OpSquaredDifference: 2,
-	tflite.OpBatchMatMul: 1, tflite.OpNeg: 1, tflite.OpAbs: 2, tflite.OpTransposeConv: 3,
+	tflite.OpBatchMatMul: 1, tflite.OpNeg: 1, tflite.OpAbs: 2, tflite.OpTransposeConv: 3, tflite.OpArgMax: 2,
 }
 
 // dataInput returns the index of an operator's float data input.
@@ -84,6 +84,11 @@ func floatOut(sg *tflite.Subgraph, op tflite.Operator) bool {
 // arithmetic) when it reads no float activation's values.
 func (g *graph) checkPassThrough(oi int, code tflite.BuiltinOperator, op tflite.Operator) error {
 	if code == tflite.OpShape {
+		return nil
+	}
+	if code == tflite.OpArgMax {
+		// ARG_MAX has an int8 kernel: its float input becomes int8, the
+		// index output stays as it is.
 		return nil
 	}
 	for _, t := range op.Inputs {
