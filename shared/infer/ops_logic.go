@@ -85,6 +85,9 @@ func (k *compareKernel) prepare(ip *Interpreter, n *node) error {
 		return errf(ErrInvalid, "shapes %v and %v do not broadcast", a.Shape, b.Shape)
 	}
 	y.Shape = shape
+	if err := boundShape(ip, shape, 4); err != nil {
+		return err
+	}
 	k.ia, k.ib = broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
 	return nil
 }
@@ -147,6 +150,9 @@ func (k *selectKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	k.es = es
 	y.Shape = shape
+	if err := boundShape(ip, shape, 4); err != nil {
+		return err
+	}
 	k.ic, k.ia, k.ib = broadcastIndex(shape, c.Shape), broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
 	return nil
 }
@@ -192,6 +198,9 @@ func (k *arithKernel) prepare(ip *Interpreter, n *node) error {
 		return errf(ErrInvalid, "shapes %v and %v do not broadcast", a.Shape, b.Shape)
 	}
 	y.Shape = shape
+	if err := boundShape(ip, shape, 4); err != nil {
+		return err
+	}
 	k.ia, k.ib = broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
 	return nil
 }

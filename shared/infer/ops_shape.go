@@ -146,10 +146,31 @@ func (k *indexKernel) eval(ip *Interpreter, n *node) {
 }
 
 // build fills k.idx from the output shape and a function from output index
-// to input flat index.
-func (k *indexKernel) build(outShape []int, src func(o []int) int) {
+// to input flat index, after checking the output against the memory bound
+// (the index map is built at prepare, before prepareAll checks outputs).
+func (k *indexKernel) build(ip *Interpreter, outShape []int, src func(o []int) int) error {
+	if err := boundShape(ip, outShape, max(k.es, 4)); err != nil {
+		return err
+	}
 	k.idx = k.idx[:0]
 	forEachIndex(outShape, func(o []int) { k.idx = append(k.idx, int32(src(o))) })
+	return nil
+}
+
+// boundShape refuses a shape whose elements of es bytes exceed the
+// interpreter's memory bound (or overflow).
+func boundShape(ip *Interpreter, shape []int, es int) error {
+	n := es
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > ip.maxArena()/d) {
+			return errf(ErrInvalid, "shape %v exceeds %d bytes", shape, ip.maxArena())
+		}
+		n *= d
+	}
+	if n > ip.maxArena() {
+		return errf(ErrInvalid, "shape %v exceeds %d bytes", shape, ip.maxArena())
+	}
+	return nil
 }
 
 // ---- STRIDED_SLICE and SLICE
@@ -270,14 +291,13 @@ func (k *sliceKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	y.Shape = outShape
 	st := strides(x.Shape)
-	k.build(count, func(oi []int) int {
+	return k.build(ip, count, func(oi []int) int {
 		j := 0
 		for d, v := range oi {
 			j += (start[d] + v*step[d]) * st[d]
 		}
 		return j
 	})
-	return nil
 }
 
 // ---- TRANSPOSE
@@ -320,14 +340,13 @@ func (k *transposeKernel) prepare(ip *Interpreter, n *node) error {
 	}
 	y.Shape = shape
 	st := strides(x.Shape)
-	k.build(shape, func(oi []int) int {
+	return k.build(ip, shape, func(oi []int) int {
 		j := 0
 		for i, v := range oi {
 			j += v * st[perm[i]]
 		}
 		return j
 	})
-	return nil
 }
 
 // ---- PACK (several inputs) and CONCATENATION of int32/int64 shapes
@@ -733,12 +752,11 @@ func (k *tileKernel) prepare(ip *Interpreter, n *node) error {
 	k.es = es
 	y.Shape = shape
 	st := strides(x.Shape)
-	k.build(shape, func(o []int) int {
+	return k.build(ip, shape, func(o []int) int {
 		j := 0
 		for d, v := range o {
 			j += (v % x.Shape[d]) * st[d]
 		}
 		return j
 	})
-	return nil
 }
