@@ -112,7 +112,7 @@ func TestUnsupportedOpIsLoadError(t *testing.T) {
 		version int
 		want    string
 	}{
-		{"op", tflite.BuiltinOperator(42), 1, "DIV"},
+		{"op", tflite.BuiltinOperator(38), 1, "SPACE_TO_BATCH_ND"},
 		{"version", tflite.OpAdd, 99, "ADD version 99"},
 	}
 	for _, tc := range tests {

@@ -28,6 +28,32 @@
 // CONCATENATION, MEAN, PAD, QUANTIZE, DEQUANTIZE, with fused NONE, RELU,
 // RELU6 and RELU_N1_TO_1 activations. SupportedOps lists the versions.
 //
+// What the TensorFlow converter writes for common Keras layers is run too
+// (ops_shape.go, ops_more.go, ops_logic.go, ops_resize.go, ops_hybrid.go,
+// plain Go): SHAPE, STRIDED_SLICE, SLICE, PACK, TILE, TRANSPOSE, GATHER,
+// EXPAND_DIMS, SPLIT, CAST, ARG_MAX, REDUCE_MAX, REDUCE_PROD, SUM, PADV2,
+// LEAKY_RELU, ELU, HARD_SWISH, GELU, RSQRT, SQRT, EXP, ABS, NEG, SQUARE,
+// MAXIMUM, MINIMUM, SQUARED_DIFFERENCE, DIV, RESIZE_BILINEAR,
+// RESIZE_NEAREST_NEIGHBOR, TRANSPOSE_CONV, BATCH_MATMUL, the comparisons,
+// SELECT/SELECT_V2, integer ADD/SUB/MUL and CONCATENATION (shape
+// arithmetic), float32 and int8. An operator whose inputs are all constant
+// (or SHAPE of a static shape) is folded once at load (folding.go): Flatten's
+// SHAPE/STRIDED_SLICE/PACK feeding RESHAPE, and DEQUANTIZE of FLOAT16 or int8
+// weights, cost nothing per inference. Hybrid (dynamic-range) FULLY_CONNECTED,
+// CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV (float activations, int8
+// weights) in XNNPack mode quantize their input at run time as XNNPACK does
+// (qd8: asymmetric per row for FULLY_CONNECTED and 1x1 convolutions, per
+// batch item otherwise), sum in integers and scale back in float, which
+// equals LiteRT within 1e-5; in Reference mode they dequantize the weights
+// once and compute in float (about 1e-3 from LiteRT). Int8 activations without a
+// TFLite-exact formula here (ELU, HARD_SWISH, GELU, LEAKY_RELU, RSQRT, ...)
+// use a 256-entry table of the float function; int8 LEAKY_RELU and
+// RESIZE_BILINEAR follow XNNPACK, SQUARED_DIFFERENCE and BATCH_MATMUL
+// TFLite's fixed point (the official runtime's kernels for them). An out-of-range GATHER index writes zeros (Invoke
+// cannot fail). testdata/zoo (make_zoo.py: 17 Keras architectures, each
+// converted four ways, LiteRT outputs) and TestZoo measure the agreement;
+// TestZooMLPerf runs the MLPerf Tiny models of ../shared/testdata/zoo.
+//
 // # Requantization
 //
 // Two modes, as ../shared/docs/tflite-int8-arithmetic.md describes:

@@ -267,6 +267,16 @@ func FuzzParseAndRun(f *testing.F) {
 			}
 		}
 	}
+	// The Keras zoo's small converter models seed the converter ops.
+	if ents, err := os.ReadDir(filepath.Join("testdata", "zoo")); err == nil {
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".tflite") && !strings.HasPrefix(e.Name(), "mobilenet") {
+				if b, err := os.ReadFile(filepath.Join("testdata", "zoo", e.Name())); err == nil && len(b) < 64<<10 {
+					f.Add(b)
+				}
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := tflite.Parse(data)
 		if err != nil {

@@ -92,6 +92,9 @@ type node struct {
 	out   []int
 	k     kernel
 	macs  int64
+	// folded: every input is constant (or the op is SHAPE), so the output
+	// was computed once at prepare time (folding.go) and Invoke skips it.
+	folded bool
 }
 
 type kernel interface {
@@ -251,6 +254,9 @@ func (ip *Interpreter) prepareAll() error {
 		}
 		n.macs = 0
 		if err := n.k.prepare(ip, n); err != nil {
+			return fmt.Errorf("infer: op %d %v: %w", n.index, n.op, err)
+		}
+		if err := ip.fold(n); err != nil {
 			return fmt.Errorf("infer: op %d %v: %w", n.index, n.op, err)
 		}
 		// Check output sizes before a later op sizes anything by them.
@@ -474,7 +480,9 @@ func (ip *Interpreter) ResizeInput(i int, shape []int) error {
 // Invoke runs the graph once on the current inputs. It does not allocate.
 func (ip *Interpreter) Invoke() error {
 	for _, n := range ip.nodes {
-		n.k.eval(ip, n)
+		if !n.folded {
+			n.k.eval(ip, n)
+		}
 	}
 	return nil
 }

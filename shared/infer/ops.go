@@ -42,12 +42,18 @@ func SupportedOps() map[string]int {
 	for op, v := range maxVersion {
 		out[op.String()] = v
 	}
+	for op, v := range moreVersion {
+		out[op.String()] = v
+	}
 	return out
 }
 
 func newKernel(code tflite.OperatorCode) (kernel, error) {
 	if code.Builtin == tflite.OpCustom {
 		return nil, fmt.Errorf("%w operator: CUSTOM %q", ErrUnsupported, code.Custom)
+	}
+	if k, ok, err := newMoreKernel(code); ok {
+		return k, err
 	}
 	mv, ok := maxVersion[code.Builtin]
 	if !ok {

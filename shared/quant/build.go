@@ -98,6 +98,9 @@ func (g *graph) quantize(ranges map[int]Range, opts Options, rep *Report) (*tfli
 		tn.Buffer = addBuffer(q, tflite.Int32Bytes(qb))
 		tn.Quantization = &tflite.Quantization{Scale: scales, ZeroPoint: make([]int64, len(scales))}
 	}
+	if err := quantizeTransposeConvBias(q, wScales, biasDone, rep); err != nil {
+		return nil, err
+	}
 	// Other float constants: per-tensor asymmetric int8 with their group's params.
 	for _, t := range sortedKeys(g.consts) {
 		if g.consts[t].role != roleOther {
@@ -116,6 +119,7 @@ func (g *graph) quantize(ranges map[int]Range, opts Options, rep *Report) (*tfli
 		setQ(t, p)
 		tn.Buffer = addBuffer(q, tflite.Int8Bytes(qv))
 	}
+	requantizeConcatInputs(q)
 	if opts.IO == FloatIO {
 		addIOConversions(q)
 	}
@@ -207,7 +211,7 @@ func addIOConversions(m *tflite.Model) {
 	dcode := opcode(m, tflite.OpDequantize, 2)
 	done := map[int]bool{}
 	for _, t := range sg.Inputs {
-		if done[t] {
+		if done[t] || sg.Tensors[t].Type != tflite.Int8 {
 			continue
 		}
 		done[t] = true
@@ -216,7 +220,7 @@ func addIOConversions(m *tflite.Model) {
 		pre = append(pre, tflite.Operator{OpcodeIndex: qcode, Inputs: []int{t}, Outputs: []int{it}, Options: &tflite.QuantizeOptions{}})
 	}
 	for _, t := range sg.Outputs {
-		if done[t] {
+		if done[t] || sg.Tensors[t].Type != tflite.Int8 {
 			continue
 		}
 		done[t] = true
@@ -285,6 +289,10 @@ func setVersions(m *tflite.Model) error {
 			v = 1
 		case tflite.OpDequantize:
 			v = 2
+		default:
+			if iv, ok := int8Versions[oc.Builtin]; ok && (sg.Tensors[op.Outputs[0]].Type == tflite.Int8 || in.Type == tflite.Int8) {
+				v = max(v, iv)
+			}
 		}
 		op.OpcodeIndex = opcode(m, oc.Builtin, v)
 	}

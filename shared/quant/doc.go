@@ -38,6 +38,10 @@
 // names such inputs; Options.NoInputEqualization turns it off. Int8 I/O
 // cannot do this: the caller quantizes the input with one scale.
 //
+// Converter output (shared constants, shape subgraphs, the extra data
+// movement and elementwise operators) is handled as converter.go describes;
+// the test models come from shared/infer/testdata/zoo.
+//
 // The result loads in the official runtime, and its int8 outputs equal those
 // of shared/infer in xnnpack mode (see the tests and testdata/).
 package quant

@@ -65,10 +65,21 @@ func newGraph(m *tflite.Model) (*graph, error) {
 	}
 	for oi, op := range sg.Operators {
 		code := m.OperatorCodes[op.OpcodeIndex].Builtin
-		if !supported[code] {
-			return nil, fmt.Errorf("operator %d: %w: %s", oi, ErrUnsupported, code)
+		if len(op.Outputs) > 0 && !floatOut(sg, op) {
+			if err := g.checkPassThrough(oi, code, op); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		if len(op.Inputs) == 0 || len(op.Outputs) != 1 || op.Inputs[0] < 0 {
+		if !supported[code] && !tiedOps[code] && !ownRangeOps[code] {
+			name := ""
+			if len(op.Outputs) > 0 && op.Outputs[0] >= 0 {
+				name = sg.Tensors[op.Outputs[0]].Name
+			}
+			return nil, fmt.Errorf("operator %d %s (output %q): %w: no int8 rule for this operator", oi, code, name, ErrUnsupported)
+		}
+		di := dataInput(code)
+		if len(op.Inputs) <= di || len(op.Outputs) == 0 || (len(op.Outputs) != 1 && code != tflite.OpSplit) || op.Inputs[di] < 0 {
 			return nil, fmt.Errorf("operator %d %s: %w: %d inputs, %d outputs", oi, code, ErrUnsupported, len(op.Inputs), len(op.Outputs))
 		}
 		for _, t := range op.Inputs {
@@ -76,17 +87,21 @@ func newGraph(m *tflite.Model) (*graph, error) {
 				used[t] = true
 			}
 		}
-		out := op.Outputs[0]
-		used[out] = true
-		if sg.Tensors[out].Type != tflite.Float32 || g.isConst[out] {
-			return nil, fmt.Errorf("operator %d %s: %w: output %q is %s (want a float32 activation)", oi, code, ErrUnsupported,
-				sg.Tensors[out].Name, sg.Tensors[out].Type)
+		for _, out := range op.Outputs {
+			used[out] = true
+			if sg.Tensors[out].Type != tflite.Float32 || g.isConst[out] {
+				return nil, fmt.Errorf("operator %d %s: %w: output %q is %s (want a float32 activation)", oi, code, ErrUnsupported,
+					sg.Tensors[out].Name, sg.Tensors[out].Type)
+			}
 		}
-		if sg.Tensors[op.Inputs[0]].Type != tflite.Float32 {
-			return nil, fmt.Errorf("operator %d %s: %w: input is %s (the model is not a float model)", oi, code, ErrUnsupported,
-				sg.Tensors[op.Inputs[0]].Type)
+		if sg.Tensors[op.Inputs[di]].Type != tflite.Float32 {
+			return nil, fmt.Errorf("operator %d %s: %w: input %q is %s (the model is not a float model)", oi, code, ErrUnsupported,
+				sg.Tensors[op.Inputs[di]].Name, sg.Tensors[op.Inputs[di]].Type)
 		}
 		if err := g.classify(oi, code, op); err != nil {
+			return nil, err
+		}
+		if err := g.classifyMore(oi, code, op); err != nil {
 			return nil, err
 		}
 	}
@@ -96,7 +111,8 @@ func newGraph(m *tflite.Model) (*graph, error) {
 		}
 	}
 	for _, t := range sg.Inputs {
-		if sg.Tensors[t].Type != tflite.Float32 {
+		// Integer inputs (token ids) stay as they are.
+		if typ := sg.Tensors[t].Type; typ != tflite.Float32 && typ != tflite.Int32 && typ != tflite.Int64 {
 			return nil, fmt.Errorf("input %q: %w: %s", sg.Tensors[t].Name, ErrUnsupported, sg.Tensors[t].Type)
 		}
 	}
@@ -154,6 +170,12 @@ func (g *graph) classify(oi int, code tflite.BuiltinOperator, op tflite.Operator
 				return err
 			}
 			if t >= 0 {
+				// An input with fixed parameters (a SOFTMAX, LOGISTIC or TANH
+				// output) keeps them; build requantizes it in front of the
+				// concatenation (requantizeConcatInputs).
+				if _, fx := g.fixed[t]; fx {
+					continue
+				}
 				g.union(t, out)
 			}
 		}

@@ -142,6 +142,10 @@ func Quantize(ctx context.Context, m *tflite.Model, calib Calibration, opts Opti
 	} else {
 		return nil, rep, fmt.Errorf("quantize: %w", err)
 	}
+	m, _, err := splitSharedConsts(m)
+	if err != nil {
+		return nil, rep, fmt.Errorf("quantize: %w", err)
+	}
 	g, err := newGraph(m)
 	if err != nil {
 		return nil, rep, fmt.Errorf("quantize: %w", err)
@@ -214,6 +218,13 @@ func calibrate(ctx context.Context, m *tflite.Model, g *graph, calib Calibration
 			return nil, nil, n, fmt.Errorf("calibrate: sample %d: %w: %d inputs, the model has %d", n, ErrBadCalibration, len(sample), ip.NumInputs())
 		}
 		for i, vals := range sample {
+			if in := ip.Input(i); in.Type == tflite.Int32 {
+				// Integer inputs (token ids) come as whole numbers.
+				if err := setIntInput(in, vals); err != nil {
+					return nil, nil, n, fmt.Errorf("calibrate: sample %d input %d: %w", n, i, err)
+				}
+				continue
+			}
 			dst := ip.Input(i).Float32s()
 			if shape := ip.Input(i).Shape; len(dst) != len(vals) && len(shape) >= 2 {
 				// A sample of a different batch size (rows for a model
@@ -387,4 +398,19 @@ func sortedKeys[M ~map[K]V, K interface{ ~int | ~string }, V any](m M) []K {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// setIntInput writes whole-number calibration values into an INT32 input.
+func setIntInput(in *infer.Tensor, vals []float32) error {
+	dst := in.Int32s()
+	if len(dst) != len(vals) {
+		return fmt.Errorf("%w: %d values, the INT32 tensor holds %d", ErrBadCalibration, len(vals), len(dst))
+	}
+	for j, v := range vals {
+		if v != float32(math.Trunc(float64(v))) || math.Abs(float64(v)) > 1<<31-1 {
+			return fmt.Errorf("%w: value %v for an INT32 input is not a whole number", ErrBadCalibration, v)
+		}
+		dst[j] = int32(v)
+	}
+	return nil
 }

@@ -726,6 +726,9 @@ func (d *decoder) options(path string, typ OptionsType, t table) (Options, error
 	case OptionsDequantize:
 		o = &DequantizeOptions{}
 	default:
+		if mo, ok, merr := d.moreOptions(path, typ, t); ok {
+			return mo, merr
+		}
 		if typ > maxOptionsType {
 			return nil, formatErr(path, ErrInvalid, "builtin options type %d", typ)
 		}

@@ -321,6 +321,9 @@ func (w *writer) operator(op *Operator) flatbuffers.UOffsetT {
 }
 
 func (w *writer) options(o Options) flatbuffers.UOffsetT {
+	if off, ok := w.moreOptions(o); ok {
+		return off
+	}
 	fb := w.fb
 	i8 := func(slot int, v int8) { fb.PrependInt8Slot(slot, v, 0) }
 	i32 := func(slot, v, def int) { fb.PrependInt32Slot(slot, int32(v), int32(def)) }
