@@ -43,7 +43,15 @@
 // and /metadata. KServe v2 / Open Inference Protocol: POST
 // /v2/models/{name}[/versions/{n}]/infer with one tensor per feature ([n] or
 // [n,1], BYTES for categories) or one [n, features] tensor; GET
-// /v2/health/live, /v2/health/ready, /v2/models/{name}, .../ready. Vertex AI
+// /v2/health/live, /v2/health/ready, /v2/models/{name}, .../ready; the
+// binary tensor data extension (advertised at GET /v2 as
+// "binary_tensor_data", tritonclient's default) is read and written:
+// Inference-Header-Content-Length splits the body into JSON and raw tensors,
+// inputs carry parameters.binary_data_size (little-endian numbers of any
+// datatype but FP16; BYTES as 4-byte length and bytes), outputs are binary
+// when the request says parameters.binary_data_output or the output's
+// parameters.binary_data (the answer is then application/octet-stream with
+// the same header). Binary bodies have the JSON limits. Vertex AI
 // custom container: {"instances": [...], "parameters": ...} on
 // AIP_PREDICT_ROUTE answering {"predictions": [...], "deployedModelId": ...},
 // health on AIP_HEALTH_ROUTE. A prediction is {"label", "probabilities"}
