@@ -59,6 +59,28 @@
 // name the model and the version that produced them. Versions are the
 // registry's "vN"; TensorFlow Serving and KServe see the number N.
 //
+// gRPC on the same port (Server.Handler: HTTP/1.1 and h2c, requests with
+// content-type application/grpc go to the gRPC server, as Cloud Run's
+// end-to-end HTTP/2 sends them): KServe v2 inference.GRPCInferenceService
+// (ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata,
+// ModelInfer with raw_input_contents or typed contents; the answer uses
+// raw_output_contents when the request used raw inputs, as Triton does, and
+// typed contents otherwise), TensorFlow Serving
+// tensorflow.serving.PredictionService (Predict with TensorProto inputs
+// named like the v2 ones, typed values or tensor_content, answering
+// TensorProto "probabilities"/"label" or "value", output_filter honoured;
+// GetModelMetadata with signature_def "serving_default") and ModelService
+// GetModelStatus, and grpc.health.v1 (SERVING when /v2/health/ready is).
+// Classify is not served: the models are not tf.Example classifiers, and
+// Predict answers the same labels and scores. gRPC requests go through the
+// REST decoder (turned into the binary tensor form), so they have the same
+// limits (MaxBody is the gRPC message limit), deadline, counters and
+// sampling, and their errors carry the code matching the HTTP status:
+// InvalidArgument (400), NotFound (404), ResourceExhausted (413),
+// Unavailable (503), Internal (500). The .proto files in pb/ declare only
+// the messages served, with the official packages, names and field numbers;
+// `make proto` regenerates the committed Go code.
+//
 // Errors are JSON {"error": "..."}: 400 naming the field (unknown or missing
 // feature, wrong type, NaN or infinity, wrong shape, too many instances),
 // 413 for a body over the limit, 404 for an unknown model or version, 503

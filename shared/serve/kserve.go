@@ -61,6 +61,12 @@ func (b *batch) decodeV2(m *Model, body, bin []byte) (*v2Request, error) {
 	if err := dec.Decode(&req); err != nil {
 		return nil, inputErr("body", "not a KServe v2 inference request: %v", err)
 	}
+	return b.decodeV2Body(m, &req, bin)
+}
+
+// decodeV2Body reads a parsed inference request (JSON, or gRPC turned into
+// the binary form).
+func (b *batch) decodeV2Body(m *Model, req *v2Body, bin []byte) (*v2Request, error) {
 	if len(req.Inputs) == 0 {
 		return nil, inputErr("inputs", "missing: send {\"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}")
 	}
