@@ -199,6 +199,11 @@ func (s *supervisor) start(ctx context.Context) error {
 		s.log.Info("emulator ready", "kind", e.Kind().String(), "addr", e.Addr(), "log", e.LogPath())
 	}
 	st.Endpoints.PubSub, st.Endpoints.Firestore = emus[0].Addr(), emus[1].Addr()
+	// gcloud against the stack: its project, no credentials, and Pub/Sub at
+	// the emulator (gcloud pubsub topics publish pipeline-trigger ...).
+	setVar("CLOUDSDK_CORE_PROJECT", project)
+	setVar("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true")
+	setVar("CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB", "http://"+emus[0].Addr()+"/")
 
 	// 2. Topics.
 	ps, err := pubsub.NewClient(context.WithoutCancel(ctx), project)
@@ -243,7 +248,11 @@ func (s *supervisor) start(ctx context.Context) error {
 		defer cancel()
 		_ = store.Stop(sctx)
 	})
-	setVar("STORAGE_EMULATOR_HOST", store.Addr())
+	// With its scheme: Google's Python client needs it, the Go client takes
+	// both forms.
+	setVar("STORAGE_EMULATOR_HOST", store.URL())
+	// gcloud storage (JSON API) against the emulator.
+	setVar("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", store.URL()+"/storage/v1/")
 	st.Endpoints.GCS = store.URL()
 
 	// 4. Cloud Monitoring, in process.
