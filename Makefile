@@ -49,3 +49,13 @@ fuzz:
 
 clean:
 	rm -rf bin dist .mega
+
+# Regenerate the gRPC code of shared/serve/pb (committed; CI needs no protoc).
+# Needs protoc (apt protobuf-compiler), protoc-gen-go v1.36.12 and
+# protoc-gen-go-grpc v1.5.1 on PATH.
+proto:
+	cd shared/serve/pb/inference && protoc --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative grpc_service.proto
+	cd shared/serve/pb/tfserving && protoc -I . --go_out=. --go_opt=paths=source_relative \
+		--go-grpc_out=. --go-grpc_opt=paths=source_relative tensorflow.proto error_codes.proto serving.proto
+.PHONY: proto

@@ -30,8 +30,22 @@ resource "google_cloud_run_v2_service" "serve" {
       image = local.image
       args  = ["serve", "--port", "8080"]
 
+      # h2c: Cloud Run speaks HTTP/2 cleartext to the container end to end,
+      # which gRPC needs; mega serve answers REST (HTTP/1.1 and h2c) and
+      # gRPC on this one port.
       ports {
+        name           = "h2c"
         container_port = 8080
+      }
+
+      # grpc.health.v1 on the same port: SERVING once the initial load is
+      # done and a model serves.
+      startup_probe {
+        grpc {
+          port = 8080
+        }
+        period_seconds    = 2
+        failure_threshold = 30
       }
 
       resources {

@@ -27,10 +27,10 @@ import (
 
 	"github.com/megapipe/mega/emulators/monitoring"
 	"github.com/megapipe/mega/emulators/scheduler"
-	"github.com/megapipe/mega/functions/collect"
 	"github.com/megapipe/mega/functions/driftcheck"
 	"github.com/megapipe/mega/shared/config"
 	"github.com/megapipe/mega/shared/drift"
+	"github.com/megapipe/mega/shared/predlog"
 )
 
 const project = "clock-test"
@@ -259,16 +259,13 @@ func testWindows(t *testing.T, t0 time.Time, names []string) {
 	if diff := cmp.Diff([]time.Time{t0, t0.Add(5 * time.Minute)}, starts); diff != "" {
 		t.Errorf("window starts of the check at %v (-want +got):\n%s", at, diff)
 	}
-	var read, written []string
+	// collect and the check share one naming package (shared/predlog).
+	var got []string
 	for _, s := range starts {
-		read = append(read, driftcheck.AggregateName("churn", "3", s))
-		written = append(written, collect.AggregateName("churn", "3", s))
+		got = append(got, predlog.AggregateName("churn", "3", s))
 	}
-	if diff := cmp.Diff(names, read); diff != "" {
-		t.Errorf("names the check reads (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(names, written); diff != "" {
-		t.Errorf("names collect writes (-want +got):\n%s", diff)
+	if diff := cmp.Diff(names, got); diff != "" {
+		t.Errorf("aggregate names collect writes and the check reads (-want +got):\n%s", diff)
 	}
 
 	b, err := drift.NewReferenceBuilder([]drift.Feature{{Name: "x", Kind: drift.Numeric}})

@@ -56,7 +56,14 @@ func TestReadPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer env.Close()
-	for name, client := range map[string]*storage.Client{"Client": c, "STORAGE_EMULATOR_HOST": env} {
+	// The form `mega local env` prints (with the scheme, as Python needs).
+	t.Setenv("STORAGE_EMULATOR_HOST", s.URL())
+	envURL, err := storage.NewClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer envURL.Close()
+	for name, client := range map[string]*storage.Client{"Client": c, "STORAGE_EMULATOR_HOST": env, "STORAGE_EMULATOR_HOST with scheme": envURL} {
 		r, err := client.Bucket("b-raw").Object("d/x y.csv").NewReader(ctx)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -23,6 +23,13 @@
 // GOOGLE_CLOUD_PROJECT, MEGA_MONITORING_ENDPOINT, MEGA_MONITORING_DASHBOARD,
 // MEGA_SERVE_URL (when the inference service runs) and the bucket names
 // (MEGA_RAW_BUCKET, MEGA_MODELS_BUCKET, MEGA_ARTIFACTS_BUCKET).
+// STORAGE_EMULATOR_HOST carries its scheme (http://host:port), which
+// Google's Python client needs and the Go client accepts. For gcloud it adds
+// CLOUDSDK_CORE_PROJECT, CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true and the
+// endpoint overrides CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB (the emulator)
+// and CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE (http://host:port/storage/v1/),
+// so `gcloud storage cp FILE gs://PROJECT-raw/NAME/` and `gcloud pubsub
+// topics publish` reach the stack.
 //
 // State is in memory: Down discards the Pub/Sub, Firestore and Cloud
 // Storage content; only the Monitoring emulator keeps its history in

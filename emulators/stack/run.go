@@ -210,6 +210,13 @@ func (s *supervisor) start(ctx context.Context) error {
 		s.log.Info("emulator ready", "kind", e.Kind().String(), "addr", e.Addr(), "log", e.LogPath())
 	}
 	st.Endpoints.PubSub, st.Endpoints.Firestore = emus[0].Addr(), emus[1].Addr()
+	// gcloud against the stack: its project, no credentials, and Pub/Sub at
+	// the emulator (gcloud pubsub topics publish pipeline-trigger ...).
+	if err := errors.Join(setVar("CLOUDSDK_CORE_PROJECT", project),
+		setVar("CLOUDSDK_AUTH_DISABLE_CREDENTIALS", "true"),
+		setVar("CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB", "http://"+emus[0].Addr()+"/")); err != nil {
+		return err
+	}
 
 	// 2. Topics.
 	ps, err := pubsub.NewClient(context.WithoutCancel(ctx), project)
@@ -254,7 +261,13 @@ func (s *supervisor) start(ctx context.Context) error {
 		defer cancel()
 		_ = store.Stop(sctx)
 	})
-	if err := setVar("STORAGE_EMULATOR_HOST", store.Addr()); err != nil {
+	// With its scheme: Google's Python client needs it, the Go client takes
+	// both forms.
+	if err := setVar("STORAGE_EMULATOR_HOST", store.URL()); err != nil {
+		return err
+	}
+	// gcloud storage (JSON API) against the emulator.
+	if err := setVar("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", store.URL()+"/storage/v1/"); err != nil {
 		return err
 	}
 	st.Endpoints.GCS = store.URL()

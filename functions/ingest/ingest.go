@@ -70,11 +70,13 @@ func New(env func(context.Context) (*step.Env, error)) *Function {
 }
 
 // Handle processes one CloudEvent. pipeline-trigger messages addressed to
-// other steps are ignored.
+// other steps are not acted on, and say so at WARNING: only ingest reads
+// pipeline-trigger today (config.Subscriptions), so nothing else will run.
 func (f *Function) Handle(ctx context.Context, e event.Event) error {
 	if e.Type() == events.TypeMessagePublished {
 		if in, err := events.Parse(e); err == nil && in.Message != nil && in.Message.Step != StepName {
-			slog.DebugContext(ctx, "ignoring pipeline-trigger for another step", "step", in.Message.Step, "event_id", e.ID())
+			slog.WarnContext(ctx, "pipeline-trigger not acted on: only step \"ingest\" reads pipeline-trigger", "step", in.Message.Step,
+				"run_id", in.Message.RunID, "event_id", e.ID())
 			return nil
 		}
 	}

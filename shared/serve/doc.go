@@ -43,7 +43,15 @@
 // and /metadata. KServe v2 / Open Inference Protocol: POST
 // /v2/models/{name}[/versions/{n}]/infer with one tensor per feature ([n] or
 // [n,1], BYTES for categories) or one [n, features] tensor; GET
-// /v2/health/live, /v2/health/ready, /v2/models/{name}, .../ready. Vertex AI
+// /v2/health/live, /v2/health/ready, /v2/models/{name}, .../ready; the
+// binary tensor data extension (advertised at GET /v2 as
+// "binary_tensor_data", tritonclient's default) is read and written:
+// Inference-Header-Content-Length splits the body into JSON and raw tensors,
+// inputs carry parameters.binary_data_size (little-endian numbers of any
+// datatype but FP16; BYTES as 4-byte length and bytes), outputs are binary
+// when the request says parameters.binary_data_output or the output's
+// parameters.binary_data (the answer is then application/octet-stream with
+// the same header). Binary bodies have the JSON limits. Vertex AI
 // custom container: {"instances": [...], "parameters": ...} on
 // AIP_PREDICT_ROUTE answering {"predictions": [...], "deployedModelId": ...},
 // health on AIP_HEALTH_ROUTE; its model is the one the request names
@@ -54,6 +62,28 @@
 // for classifiers (binary: [1-p, p]) and {"value"} for regression; answers
 // name the model and the version that produced them. Versions are the
 // registry's "vN"; TensorFlow Serving and KServe see the number N.
+//
+// gRPC on the same port (Server.Handler: HTTP/1.1 and h2c, requests with
+// content-type application/grpc go to the gRPC server, as Cloud Run's
+// end-to-end HTTP/2 sends them): KServe v2 inference.GRPCInferenceService
+// (ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata,
+// ModelInfer with raw_input_contents or typed contents; the answer uses
+// raw_output_contents when the request used raw inputs, as Triton does, and
+// typed contents otherwise), TensorFlow Serving
+// tensorflow.serving.PredictionService (Predict with TensorProto inputs
+// named like the v2 ones, typed values or tensor_content, answering
+// TensorProto "probabilities"/"label" or "value", output_filter honoured;
+// GetModelMetadata with signature_def "serving_default") and ModelService
+// GetModelStatus, and grpc.health.v1 (SERVING when /v2/health/ready is).
+// Classify is not served: the models are not tf.Example classifiers, and
+// Predict answers the same labels and scores. gRPC requests go through the
+// REST decoder (turned into the binary tensor form), so they have the same
+// limits (MaxBody is the gRPC message limit), deadline, counters and
+// sampling, and their errors carry the code matching the HTTP status:
+// InvalidArgument (400), NotFound (404), ResourceExhausted (413),
+// Unavailable (503), Internal (500). The .proto files in pb/ declare only
+// the messages served, with the official packages, names and field numbers;
+// `make proto` regenerates the committed Go code.
 //
 // Errors are JSON {"error": "..."}: 400 naming the field (unknown or missing
 // feature, wrong type, NaN or infinity, wrong shape, too many instances),

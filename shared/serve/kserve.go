@@ -13,6 +13,10 @@ import (
 type v2Request struct {
 	ID      string
 	Outputs []string // requested outputs; empty means all
+	// Binary names the outputs to answer in the binary tensor data
+	// extension; BinaryAll answers every output so (binary_data_output).
+	Binary    map[string]bool
+	BinaryAll bool
 }
 
 type v2Tensor struct {
@@ -20,14 +24,26 @@ type v2Tensor struct {
 	Shape    []int64         `json:"shape"`
 	Datatype string          `json:"datatype"`
 	Data     json.RawMessage `json:"data"`
+	// Parameters.BinaryDataSize, when set, says the tensor's data is that
+	// many bytes of the binary part of the body (binary tensor data
+	// extension).
+	Parameters struct {
+		BinaryDataSize *int64 `json:"binary_data_size"`
+	} `json:"parameters"`
 }
 
 type v2Body struct {
 	ID      string     `json:"id"`
 	Inputs  []v2Tensor `json:"inputs"`
 	Outputs []struct {
-		Name string `json:"name"`
+		Name       string `json:"name"`
+		Parameters struct {
+			BinaryData bool `json:"binary_data"`
+		} `json:"parameters"`
 	} `json:"outputs"`
+	Parameters struct {
+		BinaryDataOutput bool `json:"binary_data_output"`
+	} `json:"parameters"`
 }
 
 var v2Types = map[string]bool{"BOOL": true, "UINT8": true, "UINT16": true, "UINT32": true, "UINT64": true,
@@ -37,17 +53,31 @@ var v2Types = map[string]bool{"BOOL": true, "UINT8": true, "UINT16": true, "UINT
 // one tensor per feature, named after it, of shape [n] or [n, 1] (BYTES for
 // categorical features); or, when the model's features are all numeric, a
 // single tensor of any name with shape [n, features] in feature order.
-func (b *batch) decodeV2(m *Model, body []byte) (*v2Request, error) {
+// bin is the binary part of the body (binary tensor data extension), nil
+// when the request has none.
+func (b *batch) decodeV2(m *Model, body, bin []byte) (*v2Request, error) {
 	var req v2Body
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&req); err != nil {
 		return nil, inputErr("body", "not a KServe v2 inference request: %v", err)
 	}
+	return b.decodeV2Body(m, &req, bin)
+}
+
+// decodeV2Body reads a parsed inference request (JSON, or gRPC turned into
+// the binary form).
+func (b *batch) decodeV2Body(m *Model, req *v2Body, bin []byte) (*v2Request, error) {
 	if len(req.Inputs) == 0 {
 		return nil, inputErr("inputs", "missing: send {\"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}")
 	}
-	out := &v2Request{ID: req.ID}
+	out := &v2Request{ID: req.ID, BinaryAll: req.Parameters.BinaryDataOutput}
 	for i, o := range req.Outputs {
+		if o.Parameters.BinaryData {
+			if out.Binary == nil {
+				out.Binary = map[string]bool{}
+			}
+			out.Binary[o.Name] = true
+		}
 		switch o.Name {
 		case "probabilities", "label":
 			if m.Task == TaskRegression {
@@ -61,6 +91,10 @@ func (b *batch) decodeV2(m *Model, body []byte) (*v2Request, error) {
 			return nil, inputErr(fmt.Sprintf("outputs[%d].name", i), "unknown output %q", o.Name)
 		}
 		out.Outputs = append(out.Outputs, o.Name)
+	}
+	raw, err := splitBinary(req.Inputs, bin)
+	if err != nil {
+		return nil, err
 	}
 	for i, t := range req.Inputs {
 		field := fmt.Sprintf("inputs[%d]", i)
@@ -91,7 +125,7 @@ func (b *batch) decodeV2(m *Model, body []byte) (*v2Request, error) {
 				return nil, err
 			}
 		}
-		if err := b.flat(t.Data, "inputs[0].data", b.cells, n*b.nf); err != nil {
+		if err := b.tensorData(&t, raw[0], "inputs[0].data", b.cells, n*b.nf); err != nil {
 			return nil, err
 		}
 		if n == 0 {
@@ -122,7 +156,7 @@ func (b *batch) decodeV2(m *Model, body []byte) (*v2Request, error) {
 		}
 		n = k
 		cols[j] = make([]cell, k)
-		if err := b.flat(t.Data, field+".data", cols[j], k); err != nil {
+		if err := b.tensorData(&t, raw[i], field+".data", cols[j], k); err != nil {
 			return nil, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -235,7 +236,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/v2/health/ready":
 		s.health(w, r, false)
 	case p == "/v2":
-		writeJSON(w, http.StatusOK, map[string]any{"name": "megapipe", "version": "1", "extensions": []string{}})
+		writeJSON(w, http.StatusOK, map[string]any{"name": "megapipe", "version": "1", "extensions": v2Extensions})
 	case strings.HasPrefix(p, "/v2/models/"):
 		s.v2(w, r, strings.TrimPrefix(p, "/v2/models/"))
 	default:
@@ -475,7 +476,10 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name, version s
 	)
 	switch proto {
 	case protoV2:
-		v2, err = b.decodeV2(m, body)
+		var js, bin []byte
+		if js, bin, err = splitV2Body(r.Header, body); err == nil {
+			v2, err = b.decodeV2(m, js, bin)
+		}
 	default:
 		columnar, err = b.decodeTF(m, body)
 	}
@@ -528,11 +532,20 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name, version s
 		out = appendString(out, VersionNumber(m.Version))
 		out = append(out, '}')
 	case protoV2:
-		out = m.appendV2(out, v2, b.out, b.n)
+		if v2.anyBinary(m) {
+			var hl int
+			out, hl = m.appendV2Binary(out, v2, b.out, b.n)
+			w.Header().Set(headerLength, strconv.Itoa(hl))
+		} else {
+			out = m.appendV2(out, v2, b.out, b.n)
+		}
 	}
 	b.resp = out
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
+	if h.Get(headerLength) != "" {
+		h["Content-Type"] = octetContentType
+	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
 	s.instances.Add(int64(b.n))
@@ -542,7 +555,10 @@ func (s *Server) predict(w http.ResponseWriter, r *http.Request, name, version s
 	}
 }
 
-var jsonContentType = []string{"application/json"}
+var (
+	jsonContentType  = []string{"application/json"}
+	octetContentType = []string{"application/octet-stream"}
+)
 
 func (b *batch) prefix(proto protocol, columnar bool) func(int) string {
 	switch {
