@@ -30,7 +30,7 @@ func newModelsCmd() *cobra.Command {
 		Long: "models lists every model with its serving version; with NAME it shows each version's\n" +
 			"teacher / student / int8 sizes, test metrics, latency, gate verdict, and marks the one serving.",
 		Example: "  mega models\n  mega models breast-cancer\n  mega models breast-cancer --json\n" +
-			"  mega models breast-cancer --rollback v1 --reason \"v2 misclassifies stage-2 cases\"",
+			"  mega models breast-cancer --rollback v1 --reason v2-misclassifies-stage-2",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usagef("models takes at most one NAME, got %d arguments", len(args))
