@@ -89,11 +89,20 @@ func TestRunJoinsReporterBeforeClose(t *testing.T) {
 	}()
 	addr := <-addrc
 	// One request, so the reporter has points to write.
-	resp, err := http.Post("http://"+addr+"/v1/models/m:predict", "application/json", strings.NewReader(`{"instances":[[1,2,3,4]]}`))
-	if err != nil {
-		t.Fatal(err)
+	// The model may still be loading when the listener is up (503 until then).
+	var resp *http.Response
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		var err error
+		resp, err = http.Post("http://"+addr+"/v1/models/m:predict", "application/json", strings.NewReader(`{"instances":[[1,2,3,4]]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("predict: %s", resp.Status)
 	}
